@@ -1,0 +1,148 @@
+"""Turn recorded registrations into reviewable files: Kubernetes objects, Helm releases, component outputs.
+
+Output is deterministic: objects and files are ordered by name, mappings by key, and secrets appear only
+as the redaction marker. The file layout:
+
+    manifests/<namespace | _cluster>/<kind>.<group | core>.<name>.yaml
+    helm/<namespace>/<release>/release.yaml   chart, repository, version
+    helm/<namespace>/<release>/values.yaml    the values, usable with `helm upgrade -f`
+    outputs/<component>.yaml                  what each cluster-tls component registered as outputs
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .mockrun import Evaluation, Registration, Secret
+
+RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+COMPONENT_PREFIX = "cluster-tls:index:"
+
+
+def redact(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return Secret.MARKER
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def is_kubernetes_object(reg: Registration) -> bool:
+    return reg.custom and reg.type.startswith("kubernetes:") and reg.type != RELEASE_TYPE
+
+
+@dataclass(frozen=True)
+class KubernetesObject:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+    body: dict[str, Any]
+    source: Registration
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0] or "core"
+
+    @property
+    def path(self) -> str:
+        folder = self.namespace or "_cluster"
+        return f"manifests/{folder}/{self.kind.lower()}.{self.group}.{self.name}.yaml"
+
+    @property
+    def key(self) -> str:
+        return f"{self.api_version}|{self.kind}"
+
+
+@dataclass(frozen=True)
+class HelmRelease:
+    name: str
+    namespace: str
+    chart: str
+    version: str | None
+    repository: str | None
+    values: Any
+    source: Registration
+
+    @property
+    def folder(self) -> str:
+        return f"helm/{self.namespace}/{self.name}"
+
+
+def kubernetes_objects(evaluation: Evaluation) -> list[KubernetesObject]:
+    objects = []
+    for reg in evaluation.registrations:
+        if not is_kubernetes_object(reg):
+            continue
+        body = dict(reg.inputs)
+        metadata = redact(body.get("metadata") or {})
+        name = metadata.get("name") or reg.name
+        objects.append(
+            KubernetesObject(
+                api_version=body["apiVersion"],
+                kind=body["kind"],
+                namespace=metadata.get("namespace"),
+                name=name,
+                body=body,
+                source=reg,
+            )
+        )
+    return sorted(objects, key=lambda o: o.path)
+
+
+def helm_releases(evaluation: Evaluation) -> list[HelmRelease]:
+    releases = []
+    for reg in evaluation.of_type(RELEASE_TYPE):
+        inputs = reg.inputs
+        repository = (inputs.get("repositoryOpts") or {}).get("repo")
+        releases.append(
+            HelmRelease(
+                name=inputs.get("name") or reg.name,
+                namespace=inputs.get("namespace") or "default",
+                chart=inputs["chart"],
+                version=inputs.get("version"),
+                repository=repository,
+                values=inputs.get("values") or {},
+                source=reg,
+            )
+        )
+    return sorted(releases, key=lambda r: r.folder)
+
+
+def component_outputs(evaluation: Evaluation) -> dict[str, Any]:
+    by_urn = evaluation.by_urn()
+    outputs = {}
+    for urn, values in evaluation.outputs.items():
+        reg = by_urn.get(urn)
+        if reg is not None and reg.type.startswith(COMPONENT_PREFIX):
+            outputs[reg.name] = values
+    return dict(sorted(outputs.items()))
+
+
+def dump_yaml(document: Any) -> str:
+    return yaml.safe_dump(redact(document), sort_keys=True, default_flow_style=False, allow_unicode=True)
+
+
+def render_files(evaluation: Evaluation) -> dict[str, str]:
+    """Relative path -> file text, for everything the stack would apply."""
+    files: dict[str, str] = {}
+    for obj in kubernetes_objects(evaluation):
+        files[obj.path] = dump_yaml(obj.body)
+    for release in helm_releases(evaluation):
+        files[f"{release.folder}/release.yaml"] = dump_yaml(
+            {
+                "chart": release.chart,
+                "name": release.name,
+                "namespace": release.namespace,
+                "repository": release.repository,
+                "version": release.version,
+            }
+        )
+        files[f"{release.folder}/values.yaml"] = dump_yaml(release.values)
+    for component, values in component_outputs(evaluation).items():
+        files[f"outputs/{component}.yaml"] = dump_yaml(values)
+    return dict(sorted(files.items()))

@@ -1,0 +1,224 @@
+"""Run a Pulumi program on Pulumi's own mock runtime and record every registration.
+
+This is the code path `pulumi up` runs, with the engine replaced by `pulumi.runtime.set_mocks`: the
+program, the components and their validation are real; only the provider calls are mocked. What the
+mock engine cannot show (options such as `parent`) is read from the RegisterResource requests.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class Secret:
+    """A value that was a Pulumi secret; it renders only as the redaction marker."""
+
+    MARKER = "[secret]"
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any):
+        self._value = value
+
+    def reveal(self) -> Any:
+        return self._value
+
+    def __repr__(self) -> str:
+        return self.MARKER
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self.MARKER)
+
+
+def _unwrap(value: Any) -> Any:
+    """Replace the SDK's secret wrappers with `Secret` markers, recursively.
+
+    Values cross the engine as protobuf Structs, whose numbers are all doubles: whole numbers are
+    turned back into ints so that `size: 256` does not come out as `256.0`.
+    """
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return Secret(_unwrap(value.get("value")))
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    dependencies: tuple[str, ...]
+    property_dependencies: dict[str, tuple[str, ...]]
+    provider: str
+
+    @property
+    def explicit_dependencies(self) -> set[str]:
+        implicit = {u for urns in self.property_dependencies.values() for u in urns}
+        return set(self.dependencies) - implicit
+
+
+@dataclass
+class Evaluation:
+    """Everything a program registered, in registration order."""
+
+    registrations: list[Registration] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # component URN -> register_outputs
+    logs: list[str] = field(default_factory=list)
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.registrations}
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.registrations if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} registrations named {name!r}")
+        return matches[0]
+
+    def children_of(self, urn: str) -> list[Registration]:
+        return [r for r in self.registrations if r.parent == urn]
+
+
+class _EchoMocks(pulumi.runtime.Mocks):
+    """State = inputs, id = name: what a successful create returns, without a cluster."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        if args.typ == "kubernetes:helm.sh/v3:Release":
+            state["status"] = {
+                "name": args.inputs.get("name", args.name),
+                "namespace": args.inputs.get("namespace", "default"),
+                "chart": args.inputs.get("chart"),
+                "version": args.inputs.get("version"),
+                "status": "deployed",
+                "revision": 1,
+            }
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks, evaluation: Evaluation):
+        super().__init__(mocks)
+        self.evaluation = evaluation
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != STACK_TYPE:
+            pulumi_mocks._ensure_event_loop()
+            self.evaluation.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=request.custom,
+                    inputs=_unwrap(rpc.deserialize_properties(request.object)),
+                    dependencies=tuple(request.dependencies),
+                    property_dependencies={
+                        k: tuple(v.urns) for k, v in request.propertyDependencies.items()
+                    },
+                    provider=request.provider,
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        pulumi_mocks._ensure_event_loop()
+        self.evaluation.outputs[request.urn] = _unwrap(rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+class _LogCollector:
+    def __init__(self, evaluation: Evaluation):
+        self.evaluation = evaluation
+
+    def _log(self, level: str, msg: str, *args: Any) -> None:
+        self.evaluation.logs.append(f"{level}: {msg % args if args else msg}")
+
+    def debug(self, msg, *args, **_):  # debug output is not kept
+        pass
+
+    def info(self, msg, *args, **_):
+        self._log("info", msg, *args)
+
+    def warning(self, msg, *args, **_):
+        self._log("warning", msg, *args)
+
+    def error(self, msg, *args, **_):
+        self._log("error", msg, *args)
+
+
+@contextmanager
+def _isolated_environment():
+    """Config must come from the stack file alone, not from PULUMI_CONFIG* variables of the caller."""
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PULUMI_CONFIG")}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def run_program(
+    program: Callable[[], Any],
+    *,
+    project: str = "cluster-tls",
+    stack: str = "dev",
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    evaluation: Evaluation | None = None,
+) -> Evaluation:
+    """Run `program` on a fresh mock runtime and return what it registered.
+
+    Exceptions raised by the program (or inside an `apply`) propagate to the caller; pass `evaluation`
+    to see what had been registered by then.
+    """
+    evaluation = evaluation if evaluation is not None else Evaluation()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        with _isolated_environment():
+            settings.reset_options()
+            monitor = _RecordingMonitor(_EchoMocks(), evaluation)
+            pulumi.runtime.set_mocks(
+                monitor.mocks,
+                project=project,
+                stack=stack,
+                preview=False,
+                monitor=monitor,
+                logger=_LogCollector(evaluation),  # type: ignore[arg-type]
+            )
+            pulumi.runtime.set_all_config(
+                {f"{k}" if ":" in k else f"{project}:{k}": v for k, v in (config or {}).items()},
+                secret_keys=secret_keys or [],
+            )
+            pulumi_mocks.test(program)()
+    finally:
+        settings.reset_options()
+        asyncio.set_event_loop(None)
+        loop.close()
+    return evaluation

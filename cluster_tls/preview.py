@@ -1,0 +1,108 @@
+"""A readable table of what a stack would create: type, name, parent, Kubernetes object, key fields."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .manifests import RELEASE_TYPE, redact
+from .mockrun import Evaluation, Registration
+
+
+def _short_type(reg: Registration) -> str:
+    package, module, kind = (reg.type.split(":") + ["", ""])[:3]
+    if package == "kubernetes" and reg.type != RELEASE_TYPE:
+        return f"{kind} ({module})"
+    if reg.type == RELEASE_TYPE:
+        return "helm Release"
+    if package == "pulumi" and module == "providers":
+        return f"provider {kind}"
+    return kind or reg.type
+
+
+def _issuer_details(spec: dict[str, Any]) -> str:
+    if "selfSigned" in spec:
+        return "selfSigned"
+    if "ca" in spec:
+        return f"ca secret={spec['ca'].get('secretName')}"
+    if "acme" in spec:
+        acme = spec["acme"]
+        kinds = sorted({k for s in acme.get("solvers", []) for k in s if k != "selector"})
+        return f"acme server={acme.get('server')} solvers={','.join(kinds)}"
+    return ",".join(sorted(spec))
+
+
+def _details(reg: Registration) -> str:
+    inputs = redact(reg.inputs)
+    kind = inputs.get("kind")
+    spec = inputs.get("spec") or {}
+    if reg.type == RELEASE_TYPE:
+        return f"chart={inputs.get('chart')}@{inputs.get('version')}"
+    if kind == "Certificate":
+        ref = spec.get("issuerRef", {})
+        parts = [f"secret={spec.get('secretName')}", f"issuer={ref.get('kind', 'Issuer')}/{ref.get('name')}"]
+        if spec.get("isCA"):
+            parts.append("isCA")
+        if spec.get("dnsNames"):
+            parts.append("dns=" + ",".join(spec["dnsNames"]))
+        if spec.get("ipAddresses"):
+            parts.append("ip=" + ",".join(spec["ipAddresses"]))
+        if spec.get("duration"):
+            parts.append(f"duration={spec['duration']}")
+        return " ".join(parts)
+    if kind in ("Issuer", "ClusterIssuer"):
+        return _issuer_details(spec)
+    if kind in ("ConfigMap", "Secret"):
+        return "keys=" + ",".join(sorted({**(inputs.get("data") or {}), **(inputs.get("stringData") or {})}))
+    return ""
+
+
+def _object_name(reg: Registration) -> str:
+    inputs = redact(reg.inputs)
+    metadata = inputs.get("metadata") or {}
+    if reg.type == RELEASE_TYPE:
+        return f"{inputs.get('namespace', 'default')}/{inputs.get('name', reg.name)}"
+    if "name" not in metadata:
+        return ""
+    return f"{metadata['namespace']}/{metadata['name']}" if metadata.get("namespace") else metadata["name"]
+
+
+def ordered(evaluation: Evaluation) -> list[tuple[int, Registration]]:
+    """Depth-first by parent, siblings by name: stable whatever order registrations arrived in."""
+    children: dict[str, list[Registration]] = {}
+    urns = {r.urn for r in evaluation.registrations}
+    for reg in evaluation.registrations:
+        children.setdefault(reg.parent if reg.parent in urns else "", []).append(reg)
+    rows: list[tuple[int, Registration]] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for reg in sorted(children.get(parent, []), key=lambda r: (r.name, r.type)):
+            rows.append((depth, reg))
+            walk(reg.urn, depth + 1)
+
+    walk("", 0)
+    return rows
+
+
+def preview_table(evaluation: Evaluation, stack: str) -> str:
+    names = {r.urn: r.name for r in evaluation.registrations}
+    header = ("TYPE", "NAME", "PARENT", "OBJECT", "DETAILS")
+    rows = [
+        (
+            "  " * depth + _short_type(reg),
+            reg.name,
+            names.get(reg.parent, "-"),
+            _object_name(reg) or "-",
+            _details(reg) or "-",
+        )
+        for depth, reg in ordered(evaluation)
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = [f"Previewing stack {stack!r} offline (Pulumi mock runtime, nothing is sent to a cluster)", ""]
+    for row in [header, *rows]:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    counts = Counter(_short_type(reg) for reg in evaluation.registrations)
+    summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+    lines += ["", f"{len(evaluation.registrations)} resources to create: {summary}"]
+    warnings = [log for log in evaluation.logs if log.startswith(("warning", "error"))]
+    lines += warnings
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,52 @@
+"""Go `time.Duration` strings, the format cert-manager uses for `duration` and `renewBefore`.
+
+cert-manager parses these with Go's `time.ParseDuration` (units ns, us/µs, ms, s, m, h; no days).
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNIT_SECONDS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+
+
+def parse_go_duration(text: str) -> timedelta:
+    """Parse a Go duration such as ``2160h`` or ``1h30m``; raise ValueError on anything else."""
+    if not isinstance(text, str) or not text:
+        raise ValueError("must be a Go duration such as '2160h' or '1h30m'")
+    body = text[1:] if text[0] in "+-" else text
+    if text.startswith("-"):
+        raise ValueError("must not be negative")
+    if body == "0":
+        return timedelta(0)
+    pos, seconds = 0, 0.0
+    for match in _PART.finditer(body):
+        if match.start() != pos:
+            break
+        seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(body) or pos == 0:
+        raise ValueError(
+            "must be a Go duration such as '2160h' or '1h30m' (units h, m, s, ms; days are not accepted)"
+        )
+    return timedelta(seconds=seconds)
+
+
+def format_hours(delta: timedelta) -> str:
+    """Format as whole hours when exact (``87600h``), otherwise as Go's ``XhYmZs``."""
+    total = int(delta.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if not minutes and not seconds:
+        return f"{hours}h"
+    return f"{hours}h{minutes}m{seconds}s"

@@ -1,0 +1,120 @@
+"""Base model and validated field types shared by every Args and spec model.
+
+Models are frozen and forbid unknown keys, so a typo in stack YAML is an error rather than a silent default.
+Field names are snake_case in Python and camelCase in YAML and in Kubernetes manifests.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from .durations import parse_go_duration
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        validate_default=True,
+    )
+
+    @classmethod
+    def coerce(cls, value: Any):
+        """Accept an instance or a plain dict (how stack config and other languages' callers pass args)."""
+        return value if isinstance(value, cls) else cls.model_validate(value)
+
+    def manifest(self) -> dict[str, Any]:
+        """The camelCase form used in Kubernetes objects, without unset fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not _LABEL.match(value):
+        raise ValueError(
+            "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
+            "with a letter or digit, at most 63 characters"
+        )
+    return value
+
+
+def _dns_subdomain(value: str) -> str:
+    if len(value) > 253 or not all(_LABEL.match(p) and len(p) <= 63 for p in value.split(".")):
+        raise ValueError(
+            "must be a DNS-1123 subdomain: lowercase labels of letters, digits and '-' separated by '.', "
+            "at most 253 characters"
+        )
+    return value
+
+
+def _dns_name(value: str) -> str:
+    host = value[2:] if value.startswith("*.") else value
+    labels = host.split(".")
+    if (
+        not host
+        or len(value) > 253
+        or "*" in host
+        or not all(_HOST_LABEL.match(label) and len(label) <= 63 for label in labels)
+    ):
+        raise ValueError(
+            "must be a lowercase DNS name such as 'app.example.com', or a wildcard '*.example.com' "
+            "('*' only as the whole leftmost label)"
+        )
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("must be an IPv4 or IPv6 address such as '127.0.0.1'") from None
+
+
+def _go_duration(value: str) -> str:
+    parse_go_duration(value)
+    return value
+
+
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[0-9.]+|[a-z0-9.-]+):(\d{1,5})$")
+
+
+def _host_port(value: str) -> str:
+    match = _HOST_PORT.match(value)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise ValueError("must be 'host:port', e.g. '8.8.8.8:53'")
+    return value
+
+
+_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+
+
+def _pinned_version(value: str) -> str:
+    if not _SEMVER.match(value):
+        raise ValueError("must be a pinned chart version such as 'v1.21.1' (no ranges, no 'latest')")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+K8sName = Annotated[str, AfterValidator(_dns_subdomain)]
+DnsName = Annotated[str, AfterValidator(_dns_name)]
+IPAddress = Annotated[str, AfterValidator(_ip_address)]
+GoDuration = Annotated[str, AfterValidator(_go_duration)]
+HostPort = Annotated[str, AfterValidator(_host_port)]
+PinnedVersion = Annotated[str, AfterValidator(_pinned_version)]
+
+
+def version_tuple(version: str) -> tuple[int, int, int]:
+    core = version.lstrip("v").split("-")[0].split("+")[0]
+    major, minor, patch = (int(p) for p in core.split("."))
+    return major, minor, patch

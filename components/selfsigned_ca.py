@@ -1,0 +1,164 @@
+"""SelfSignedCAChain: selfSigned issuer -> CA Certificate (isCA) -> `ca` issuer that signs leaves.
+
+Leaves issued straight from a selfSigned issuer each get their own root, so peers can never verify one
+another ("x509: certificate signed by unknown authority", seed 001; cert-manager docs "Bootstrapping CA
+Issuers"). This chain gives every leaf the same CA.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import pulumi
+from pydantic import Field, model_validator
+
+from .base import TLSComponent
+from .certmanager import resources
+from .certmanager.specs import (
+    CAIssuerSpec,
+    CertificateSpec,
+    IssuerRef,
+    PrivateKeySpec,
+    SelfSignedIssuerSpec,
+    X509Subject,
+    check_lifetime,
+)
+from .model import DnsLabel, GoDuration, K8sName, Spec
+from .names import child_name, k8s_name
+
+
+class CABundleRef(Spec):
+    """Where the CA certificate lives, for clients that must trust it."""
+
+    secret_name: K8sName
+    namespace: K8sName
+    key: str = "ca.crt"
+
+
+class SelfSignedCAChainArgs(Spec):
+    """A private CA managed by cert-manager. Names default to ones derived from the component name."""
+
+    scope: Literal["namespaced", "cluster"] = Field(
+        "namespaced", description="namespaced: Issuers in `namespace`; cluster: ClusterIssuers usable everywhere."
+    )
+    namespace: DnsLabel | None = Field(
+        None,
+        description="Namespace of the issuers and CA Secret (namespaced scope), or of the CA Secret (cluster "
+        "scope, must be cert-manager's cluster-resource namespace).",
+    )
+    cluster_resource_namespace: DnsLabel = Field(
+        "cert-manager", description="cert-manager's --cluster-resource-namespace, where ClusterIssuers read Secrets."
+    )
+    ca_common_name: str | None = Field(None, max_length=64, description="CN of the CA (default: the CA certificate name).")
+    organizations: list[str] = Field(default_factory=list, description="Subject O of the CA.")
+    duration: GoDuration = Field("87600h", description="CA lifetime (seed 000: 87600h, 10 years).")
+    renew_before: GoDuration | None = Field(None, description="Renew the CA this long before it expires.")
+    private_key: PrivateKeySpec = Field(
+        default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Never"),
+        description="CA key. rotationPolicy Never keeps the key on renewal, so issued leaves stay valid.",
+    )
+    self_signed_issuer_name: K8sName | None = Field(None, description="Name of the selfSigned (Cluster)Issuer.")
+    ca_certificate_name: K8sName | None = Field(None, description="Name of the CA Certificate.")
+    ca_secret_name: K8sName | None = Field(None, description="Name of the Secret holding the CA key pair.")
+    ca_issuer_name: K8sName | None = Field(None, description="Name of the `ca` (Cluster)Issuer that signs leaves.")
+    wait_for_ready: bool = Field(True, description="Block `pulumi up` until the CA Certificate is Ready.")
+
+    @model_validator(mode="after")
+    def _scope_rules(self) -> SelfSignedCAChainArgs:
+        check_lifetime(self.duration, self.renew_before)
+        if self.scope == "namespaced" and self.namespace is None:
+            raise ValueError("namespace is required when scope is 'namespaced'")
+        if self.scope == "cluster" and self.namespace not in (None, self.cluster_resource_namespace):
+            raise ValueError(
+                f"namespace {self.namespace!r}: a ClusterIssuer reads its CA Secret only from cert-manager's "
+                f"cluster-resource namespace {self.cluster_resource_namespace!r} (cert-manager#2130); "
+                "leave namespace unset or set clusterResourceNamespace to match your install"
+            )
+        return self
+
+    @property
+    def secret_namespace(self) -> str:
+        return self.namespace if self.scope == "namespaced" else self.cluster_resource_namespace
+
+    @property
+    def issuer_kind(self) -> Literal["Issuer", "ClusterIssuer"]:
+        return "Issuer" if self.scope == "namespaced" else "ClusterIssuer"
+
+
+class SelfSignedCAChain(TLSComponent):
+    """A CA chain in cert-manager: selfSigned issuer, CA Certificate, and the `ca` issuer other certs use.
+
+    Creates (kind Issuer or ClusterIssuer by `scope`):
+      `<name>-selfsigned-issuer`  selfSigned issuer `self_signed_issuer_name` (default `<name>-selfsigned`)
+      `<name>-ca-certificate`     Certificate `ca_certificate_name` (default `<name>-ca`), isCA, into the CA Secret
+      `<name>-ca-issuer`          `ca` issuer `ca_issuer_name` (default `<name>`) backed by that Secret
+    Outputs: `issuer` ({name, kind, group}), `ca_secret_name`, `ca_secret_namespace`, `ca_key`;
+    and, as plain values for other components' args, `issuer_ref` and `ca_bundle`.
+    """
+
+    issuer: pulumi.Output[dict]
+    ca_secret_name: pulumi.Output[str]
+    ca_secret_namespace: pulumi.Output[str]
+    ca_key: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SelfSignedCAChainArgs | dict, opts: pulumi.ResourceOptions | None = None):
+        args = SelfSignedCAChainArgs.coerce(args)
+        super().__init__(name, opts)
+        kind = args.issuer_kind
+        issuer_namespace = args.namespace if kind == "Issuer" else None
+        selfsigned_name = args.self_signed_issuer_name or k8s_name(name, "selfsigned")
+        certificate_name = args.ca_certificate_name or k8s_name(name, "ca")
+        secret_name = args.ca_secret_name or certificate_name
+        ca_issuer_name = args.ca_issuer_name or k8s_name(name)
+
+        self.issuer_ref = IssuerRef(name=ca_issuer_name, kind=kind, type="ca", namespace=issuer_namespace)
+        self.ca_bundle = CABundleRef(secret_name=secret_name, namespace=args.secret_namespace)
+        ca_spec = CertificateSpec(
+            secret_name=secret_name,
+            issuer_ref=IssuerRef(name=selfsigned_name, kind=kind, type="selfSigned", namespace=issuer_namespace),
+            common_name=args.ca_common_name or certificate_name,
+            is_ca=True,
+            duration=args.duration,
+            renew_before=args.renew_before,
+            private_key=args.private_key,
+            subject=X509Subject(organizations=args.organizations) if args.organizations else None,
+        )
+
+        selfsigned = resources.issuer(
+            child_name(name, "selfsigned-issuer"),
+            kind=kind,
+            name=selfsigned_name,
+            namespace=issuer_namespace,
+            spec=SelfSignedIssuerSpec(),
+            opts=self.child_opts(),
+        )
+        ca_certificate = resources.certificate(
+            child_name(name, "ca-certificate"),
+            name=certificate_name,
+            namespace=args.secret_namespace,
+            spec=ca_spec,
+            wait_ready=args.wait_for_ready,
+            opts=self.child_opts(selfsigned),
+        )
+        ca_issuer = resources.issuer(
+            child_name(name, "ca-issuer"),
+            kind=kind,
+            name=ca_issuer_name,
+            namespace=issuer_namespace,
+            spec=CAIssuerSpec(secret_name=secret_name),
+            opts=self.child_opts(ca_certificate),
+        )
+        self.resources = {"selfsigned_issuer": selfsigned, "ca_certificate": ca_certificate, "ca_issuer": ca_issuer}
+
+        ref = self.issuer_ref.manifest()
+        self.issuer = ca_issuer.metadata.apply(lambda _: ref)
+        self.ca_secret_name = ca_certificate.spec.apply(lambda s: s["secretName"])
+        self.ca_secret_namespace = ca_certificate.metadata.apply(lambda m: m["namespace"])
+        self.ca_key = pulumi.Output.from_input(self.ca_bundle.key)
+        self.register_outputs(
+            {
+                "issuer": self.issuer,
+                "ca_secret_name": self.ca_secret_name,
+                "ca_secret_namespace": self.ca_secret_namespace,
+                "ca_key": self.ca_key,
+            }
+        )

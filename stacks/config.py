@@ -1,0 +1,135 @@
+"""The typed configuration of a stack (`stacks/Pulumi.<stack>.yaml`), validated before anything is registered.
+
+Each top-level key `cluster-tls:<key>` is one component's Args model, so one definition feeds the
+component, the stack file and the error messages.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import Field, ValidationError, model_validator
+
+from components.certmanager.install import CertManagerInstallArgs
+from components.model import Spec
+from components.selfsigned_ca import SelfSignedCAChainArgs
+
+PROJECT = "cluster-tls"
+REDACTED = "[secret]"
+
+
+class KubernetesSettings(Spec):
+    context: str | None = Field(
+        None, description="kubeconfig context for an explicit provider; unset uses the ambient kubeconfig."
+    )
+
+
+class CertManagerSettings(CertManagerInstallArgs):
+    install: bool = Field(
+        True, description="Install cert-manager with Helm; false uses an existing install in `namespace`."
+    )
+
+    def install_args(self) -> CertManagerInstallArgs:
+        return CertManagerInstallArgs.model_validate(self.model_dump(exclude={"install"}))
+
+
+class StackConfig(Spec):
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
+    private_ca: SelfSignedCAChainArgs | None = Field(None, description="A private CA chain (SelfSignedCAChain).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_resource_namespace_follows_cert_manager(cls, data: Any) -> Any:
+        """ClusterIssuer chains default to the cluster-resource namespace of this stack's cert-manager."""
+        if not isinstance(data, dict):
+            return data
+        cert_manager = data.get("certManager") or {}
+        if not isinstance(cert_manager, dict):
+            return data
+        crn = cert_manager.get("clusterResourceNamespace") or cert_manager.get("namespace")
+        if not crn:
+            return data
+        data = dict(data)
+        for key in ("privateCa",):
+            section = data.get(key)
+            if isinstance(section, dict) and "clusterResourceNamespace" not in section:
+                data[key] = {**section, "clusterResourceNamespace": crn}
+        return data
+
+
+class StackConfigError(pulumi.RunError):
+    """Bad stack config: every problem, each naming the stack, the key path and the value."""
+
+    def __init__(self, stack: str, problems: list[str]):
+        self.stack = stack
+        self.problems = problems
+        super().__init__(
+            f"stack {stack!r} has invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def _known_keys() -> list[str]:
+    return [field.alias or name for name, field in StackConfig.model_fields.items()]
+
+
+def _show(value: Any, secret: bool) -> str:
+    if secret:
+        return REDACTED
+    return json.dumps(value) if not isinstance(value, str) else repr(value)
+
+
+def _format_errors(error: ValidationError, secret_keys: set[str]) -> list[str]:
+    problems = []
+    for item in error.errors():
+        loc = [str(p) for p in item["loc"]]
+        top = loc[0] if loc else ""
+        path = f"{PROJECT}:{top}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+        secret = top in secret_keys
+        if item["type"] == "extra_forbidden":
+            siblings = _known_keys() if len(loc) == 1 else []
+            hint = difflib.get_close_matches(loc[-1], siblings, n=1)
+            message = "unknown key" + (f"; did you mean {PROJECT}:{hint[0]!r}?" if hint else "")
+            problems.append(f"{path}: {message}")
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        value = item.get("input")
+        scalar = isinstance(value, (str, int, float, bool)) or value is None
+        shown = f" (got {_show(value, secret)})" if scalar and item["type"] != "missing" else ""
+        problems.append(f"{path}: {message}{shown}")
+    return problems
+
+
+def read_raw_config(project: str = PROJECT) -> tuple[dict[str, Any], set[str]]:
+    """All `<project>:<key>` config values of this stack, with objects decoded, and the secret keys."""
+    prefix = f"{project}:"
+    raw_values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_full_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    raw: dict[str, Any] = {}
+    secret_keys = set()
+    for full_key in sorted(raw_values):
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix):]
+        value = raw_values[full_key]
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        raw[key] = value
+        if full_key in secret_full_keys:
+            secret_keys.add(key)
+    return raw, secret_keys
+
+
+def load_stack_config() -> StackConfig:
+    stack = pulumi.get_stack()
+    raw, secret_keys = read_raw_config()
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError as error:
+        raise StackConfigError(stack, _format_errors(error, secret_keys)) from None

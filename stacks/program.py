@@ -1,0 +1,41 @@
+"""The stack program: read this stack's typed config and build the components it enables.
+
+`__main__.py` (the real `pulumi up`) and `cluster-tls preview/render` (the mock runtime) both call `main`.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.certmanager.install import CertManagerInstall
+from components.selfsigned_ca import SelfSignedCAChain
+
+from .config import StackConfig, load_stack_config
+
+
+def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
+    if config.kubernetes.context is None:
+        return pulumi.ResourceOptions()
+    provider = k8s.Provider("kubernetes", context=config.kubernetes.context)
+    return pulumi.ResourceOptions(providers=[provider])
+
+
+def build(config: StackConfig) -> dict[str, pulumi.Resource]:
+    base = _provider_opts(config)
+    built: dict[str, pulumi.Resource] = {}
+    after_cert_manager: list[pulumi.Resource] = []
+    if config.cert_manager.install:
+        built["cert_manager"] = CertManagerInstall("cert-manager", config.cert_manager.install_args(), base)
+        after_cert_manager = [built["cert_manager"]]
+    ordered = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=after_cert_manager))
+
+    if config.private_ca:
+        chain = SelfSignedCAChain("private-ca", config.private_ca, ordered)
+        built["private_ca"] = chain
+        pulumi.export("privateCaIssuer", chain.issuer)
+        pulumi.export("privateCaSecret", {"name": chain.ca_secret_name, "namespace": chain.ca_secret_namespace})
+    return built
+
+
+def main() -> dict[str, pulumi.Resource]:
+    return build(load_stack_config())

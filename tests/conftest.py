@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cluster_tls.mockrun import Evaluation, run_program
+from tests.support.schemas import Schemas
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _shared_dir() -> Path:
+    return Path(os.environ.get("CLUSTER_TLS_SHARED", REPO.parent / "shared")).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """../shared (upstream schemas, seeds). Missing it fails under CI and skips elsewhere."""
+    folder = _shared_dir()
+    if not (folder / "schemas" / "index.json").is_file():
+        message = f"../shared with schemas/ is required for this test and was not found at {folder}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def schemas(shared: Path) -> Schemas:
+    return Schemas(shared / "schemas")
+
+
+@pytest.fixture
+def run():
+    """Run a program on a fresh mock runtime; `run(program, config={...})` -> Evaluation."""
+
+    def _run(program, **kwargs) -> Evaluation:
+        return run_program(program, **kwargs)
+
+    return _run

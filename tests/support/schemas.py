@@ -1,0 +1,48 @@
+"""Upstream schemas as judges: cert-manager/Istio/Whizard CRDs and chart value schemas from ../shared,
+Kubernetes core kinds from the `kubernetes-validate` package."""
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+from jsonschema import Draft7Validator
+
+KUBERNETES_VERSION = "1.33"
+
+
+class Schemas:
+    def __init__(self, root: Path):
+        self.root = root
+        self.index = json.loads((root / "index.json").read_text())
+
+    @cache
+    def _validator(self, relative: str) -> Draft7Validator:
+        return Draft7Validator(json.loads((self.root / relative).read_text()))
+
+    def knows(self, api_version: str, kind: str) -> bool:
+        return f"{api_version}|{kind}" in self.index
+
+    def crd_errors(self, obj: dict[str, Any], strict: bool = True) -> list[str]:
+        entry = self.index[f"{obj['apiVersion']}|{obj['kind']}"]
+        validator = self._validator(entry["strictSchema" if strict else "schema"])
+        return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(obj)]
+
+    def core_errors(self, obj: dict[str, Any]) -> list[str]:
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            return [f"{'/'.join(map(str, error.path))}: {error.message}"]
+        return []
+
+    def object_errors(self, obj: dict[str, Any]) -> list[str]:
+        if self.knows(obj["apiVersion"], obj["kind"]):
+            return self.crd_errors(obj)
+        return self.core_errors(obj)
+
+    def helm_values_errors(self, chart: str, values: dict[str, Any], version: str | None = None) -> list[str]:
+        folder = self.root / "helm" / chart / (version or "")
+        validator = self._validator(str((folder / "values.schema.json").relative_to(self.root)))
+        return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(values)]

@@ -1,0 +1,96 @@
+"""CertManagerInstall: the Helm release, its values, and their validity against the chart's schema."""
+import pytest
+from pydantic import ValidationError
+
+from components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
+
+
+def install(args):
+    def program():
+        CertManagerInstall("cert-manager", args)
+
+    return program
+
+
+def test_release_is_pinned_named_and_waits_for_readiness(run):
+    evaluation = run(install({"version": "v1.21.1", "prometheus": False}))
+    release = evaluation.named("cert-manager-release")
+    assert release.type == "kubernetes:helm.sh/v3:Release"
+    assert release.parent == evaluation.named("cert-manager").urn
+    inputs = release.inputs
+    assert (inputs["name"], inputs["chart"], inputs["version"], inputs["namespace"]) == (
+        "cert-manager", "cert-manager", "v1.21.1", "cert-manager"
+    )
+    assert inputs["repositoryOpts"] == {"repo": "https://charts.jetstack.io"}
+    assert inputs["createNamespace"] is True
+    assert inputs["skipAwait"] is False
+    assert inputs["values"] == {
+        "crds": {"enabled": True, "keep": True},
+        "prometheus": {"enabled": False},
+        "startupapicheck": {"enabled": True},
+    }
+
+
+def test_seed_002_dns01_self_check_flags_become_chart_values(run):
+    evaluation = run(
+        install(
+            {
+                "dns01RecursiveNameservers": ["119.29.29.29:53", "8.8.8.8:53"],
+                "dns01RecursiveNameserversOnly": True,
+                "extraArgs": ["--enable-certificate-owner-ref=true"],
+            }
+        )
+    )
+    values = evaluation.named("cert-manager-release").inputs["values"]
+    assert values["dns01RecursiveNameservers"] == "119.29.29.29:53,8.8.8.8:53"
+    assert values["dns01RecursiveNameserversOnly"] is True
+    assert values["extraArgs"] == ["--enable-certificate-owner-ref=true"]
+
+
+def test_old_charts_get_install_crds_instead_of_crds_enabled():
+    values = CertManagerInstallArgs(version="v1.8.0").helm_values()
+    assert values["installCRDs"] is True and "crds" not in values
+
+
+def test_user_values_merge_but_the_typed_settings_win():
+    values = CertManagerInstallArgs(
+        values={"replicaCount": 2, "crds": {"enabled": False}, "webhook": {"hostNetwork": True}}
+    ).helm_values()
+    assert values["replicaCount"] == 2
+    assert values["webhook"] == {"hostNetwork": True}
+    assert values["crds"] == {"enabled": True, "keep": True}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"version": "latest"}, "pinned chart version"),
+        ({"version": "v1.5.0"}, "too old"),
+        ({"dns01RecursiveNameserversOnly": True}, "needs dns01RecursiveNameservers"),
+        ({"dns01RecursiveNameservers": ["8.8.8.8"]}, "host:port"),
+        ({"extraArgs": ["--dns01-recursive-nameservers=1.1.1.1:53"]}, "set dns01RecursiveNameservers"),
+        ({"extraArgs": ["v=2"]}, "starting with '--'"),
+        ({"namespace": "Cert_Manager"}, "DNS-1123 label"),
+        ({"repository": "http://charts.jetstack.io"}, "String should match pattern"),
+    ],
+)
+def test_install_args_refuse_bad_settings(args, message):
+    with pytest.raises(ValidationError, match=message):
+        CertManagerInstallArgs.model_validate(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {},
+        {"prometheus": False, "dns01RecursiveNameservers": ["1.1.1.1:53"], "dns01RecursiveNameserversOnly": True},
+        {"clusterResourceNamespace": "security", "extraArgs": ["--v=2"], "values": {"replicaCount": 2}},
+    ],
+)
+def test_values_validate_against_the_chart_schema(schemas, args):
+    assert schemas.helm_values_errors("cert-manager", CertManagerInstallArgs.model_validate(args).helm_values()) == []
+
+
+def test_the_chart_schema_catches_a_misspelled_user_value(schemas):
+    values = CertManagerInstallArgs(values={"replicaCont": 2}).helm_values()
+    assert any("replicaCont" in e for e in schemas.helm_values_errors("cert-manager", values))
