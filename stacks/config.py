@@ -14,6 +14,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import Field, ValidationError, model_validator
 
 from components.certmanager.install import CertManagerInstallArgs
+from components.hubble import HubbleTLSArgs
 from components.model import Spec
 from components.selfsigned_ca import SelfSignedCAChainArgs
 
@@ -40,6 +41,7 @@ class StackConfig(Spec):
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
     private_ca: SelfSignedCAChainArgs | None = Field(None, description="A private CA chain (SelfSignedCAChain).")
+    hubble: HubbleTLSArgs | None = Field(None, description="Cilium Hubble mutual TLS (HubbleTLS).")
 
     @model_validator(mode="before")
     @classmethod
@@ -54,10 +56,12 @@ class StackConfig(Spec):
         if not crn:
             return data
         data = dict(data)
-        for key in ("privateCa",):
-            section = data.get(key)
-            if isinstance(section, dict) and "clusterResourceNamespace" not in section:
-                data[key] = {**section, "clusterResourceNamespace": crn}
+        private_ca = data.get("privateCa")
+        if isinstance(private_ca, dict) and "clusterResourceNamespace" not in private_ca:
+            data["privateCa"] = {**private_ca, "clusterResourceNamespace": crn}
+        hubble = data.get("hubble")
+        if isinstance(hubble, dict) and isinstance(hubble.get("ca"), dict) and "clusterResourceNamespace" not in hubble["ca"]:
+            data["hubble"] = {**hubble, "ca": {**hubble["ca"], "clusterResourceNamespace": crn}}
         return data
 
 

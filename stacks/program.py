@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.certmanager.install import CertManagerInstall
+from components.hubble import HubbleTLS
 from components.selfsigned_ca import SelfSignedCAChain
 
 from .config import StackConfig, load_stack_config
@@ -34,6 +35,17 @@ def build(config: StackConfig) -> dict[str, pulumi.Resource]:
         built["private_ca"] = chain
         pulumi.export("privateCaIssuer", chain.issuer)
         pulumi.export("privateCaSecret", {"name": chain.ca_secret_name, "namespace": chain.ca_secret_namespace})
+
+    if config.hubble:
+        chain = built.get("private_ca")
+        uses_stack_ca = chain is not None and config.hubble.issuer is not None and (
+            config.hubble.issuer.manifest() == chain.issuer_ref.manifest()
+        )
+        hubble_opts = pulumi.ResourceOptions.merge(ordered, pulumi.ResourceOptions(depends_on=[chain])) if uses_stack_ca else ordered
+        hubble = HubbleTLS("hubble", config.hubble, hubble_opts)
+        built["hubble"] = hubble
+        pulumi.export("hubbleCiliumValues", hubble.helm_values)
+        pulumi.export("hubbleServerNames", hubble.server_name_pattern)
     return built
 
 

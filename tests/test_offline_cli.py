@@ -20,7 +20,7 @@ STACKS = PROJECT.stacks()
 
 
 def test_every_environment_has_a_stack_file():
-    assert {"dev"} <= set(STACKS)
+    assert {"dev", "staging", "prod"} <= set(STACKS)
 
 
 @pytest.mark.parametrize("stack", STACKS)

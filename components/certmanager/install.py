@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 from pydantic import Field, model_validator
 
 from ..base import TLSComponent
+from ..helm import helm_release
 from ..merge import deep_merge
 from ..model import DnsLabel, HostPort, PinnedVersion, Spec, version_tuple
 from ..names import child_name
@@ -95,18 +95,17 @@ class CertManagerInstall(TLSComponent):
         args = CertManagerInstallArgs.coerce(args)
         super().__init__(name, opts)
         self.args = args
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             child_name(name, "release"),
             name=args.release_name,
             chart="cert-manager",
             version=args.version,
             namespace=args.namespace,
-            create_namespace=True,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.repository),
+            repository=args.repository,
             values=args.helm_values(),
-            skip_await=False,
-            timeout=args.timeout_seconds,
+            timeout_seconds=args.timeout_seconds,
             opts=self.child_opts(),
+            create_namespace=True,
         )
         self.release = release
         self.namespace = release.status.apply(lambda s: s.namespace)

@@ -1,0 +1,287 @@
+"""HubbleTLS: values, objects and refusals on the mock runtime; real mutual TLS on loopback."""
+import ssl
+
+import pulumi
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from components.certmanager.install import CertManagerInstall
+from components.certmanager.specs import IssuerRef
+from components.hubble import SCHEMA_VERSIONS, HubbleTLS, HubbleTLSArgs, chart_certificates
+from tests.support.pki import CertManager, IssuanceError
+from tests.support.tls_loopback import (
+    OneShotServer,
+    client_context,
+    plaintext_request,
+    server_context,
+    tls_request,
+)
+
+# Seed 001, as stack config (stacks/Pulumi.<stack>.yaml `cluster-tls:hubble`).
+SEED_001 = yaml.safe_load(
+    """
+ciliumVersion: 1.17.6
+certValidityDays: 1095
+ca:
+  scope: cluster
+  selfSignedIssuerName: selfsigned-cluster-issuer
+  caCertificateName: my-selfsigned-ca
+  caSecretName: root-secret
+  caIssuerName: my-ca-issuer
+  privateKey: {algorithm: ECDSA, size: 256}
+"""
+)
+CA_ISSUER = {"name": "my-ca-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io", "type": "ca"}
+CA_REF = IssuerRef.model_validate(CA_ISSUER)
+
+
+def build(args, *, with_cert_manager=False):
+    built = {}
+
+    def program():
+        opts = None
+        if with_cert_manager:
+            built["cert_manager"] = CertManagerInstall("cert-manager", {})
+            opts = pulumi.ResourceOptions(depends_on=[built["cert_manager"]])
+        built["hubble"] = HubbleTLS("hubble", args, opts)
+
+    return program, built
+
+
+def test_seed_001_renders_the_seeds_names_and_values(run):
+    program, built = build(SEED_001)
+    evaluation = run(program)
+    cert = evaluation.named("hubble-ca-ca-certificate").inputs
+    assert cert["metadata"] == {
+        "name": "my-selfsigned-ca", "namespace": "cert-manager",
+        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+    }
+    assert cert["spec"]["secretName"] == "root-secret"
+    assert cert["spec"]["isCA"] is True
+    assert cert["spec"]["privateKey"] == {"algorithm": "ECDSA", "size": 256}
+    assert cert["spec"]["issuerRef"] == {
+        "name": "selfsigned-cluster-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io"
+    }
+    assert evaluation.named("hubble-ca-selfsigned-issuer").inputs["spec"] == {"selfSigned": {}}
+    assert evaluation.named("hubble-ca-ca-issuer").inputs["metadata"] == {"name": "my-ca-issuer"}
+    outputs = evaluation.outputs[evaluation.named("hubble").urn]
+    # helm upgrade ... --set hubble.tls.auto.{enabled,method,certValidityDuration,certManagerIssuerRef.*}
+    assert outputs["helm_values"]["hubble"]["tls"] == {
+        "enabled": True,
+        "auto": {
+            "enabled": True,
+            "method": "certmanager",
+            "certValidityDuration": 1095,
+            "certManagerIssuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "my-ca-issuer"},
+        },
+    }
+    assert outputs["server_name_pattern"] == "*.default.hubble-grpc.cilium.io"
+    assert outputs["secret_names"] == ["hubble-server-certs", "hubble-relay-client-certs"]
+    assert (outputs["ca_secret_name"], outputs["ca_secret_namespace"], outputs["ca_key"]) == (
+        "root-secret", "cert-manager", "ca.crt"
+    )
+    assert built["hubble"].release is None
+
+
+def test_topology_is_a_ca_chain_child_and_everything_waits_for_cert_manager(run):
+    program, _ = build(SEED_001, with_cert_manager=True)
+    evaluation = run(program)
+    hubble = evaluation.named("hubble")
+    assert hubble.type == "cluster-tls:index:HubbleTLS"
+    assert [(r.type, r.name) for r in evaluation.children_of(hubble.urn)] == [
+        ("cluster-tls:index:SelfSignedCAChain", "hubble-ca")
+    ]
+    release = evaluation.named("cert-manager-release").urn
+    for name in ("hubble-ca-selfsigned-issuer", "hubble-ca-ca-certificate", "hubble-ca-ca-issuer"):
+        assert release in evaluation.named(name).explicit_dependencies, name
+
+
+def test_owned_release_merges_user_values_under_the_tls_values_and_waits_for_the_ca(run, schemas):
+    args = {
+        **SEED_001,
+        "release": {"values": {"kubeProxyReplacement": True, "hubble": {"tls": {"enabled": False},
+                                                                         "metrics": {"enabled": ["dns", "drop"]}}}},
+    }
+    program, built = build(args, with_cert_manager=True)
+    evaluation = run(program)
+    release = evaluation.named("hubble-cilium")
+    assert release.parent == evaluation.named("hubble").urn
+    inputs = release.inputs
+    assert (inputs["name"], inputs["chart"], inputs["version"], inputs["namespace"]) == (
+        "cilium", "cilium", "1.17.6", "kube-system"
+    )
+    assert inputs["repositoryOpts"] == {"repo": "https://helm.cilium.io/"}
+    values = inputs["values"]
+    assert values["kubeProxyReplacement"] is True
+    assert values["hubble"]["metrics"] == {"enabled": ["dns", "drop"]}
+    assert values["hubble"]["tls"]["enabled"] is True
+    assert values["cluster"] == {"name": "default"}
+    assert evaluation.named("hubble-ca-ca-issuer").urn in release.explicit_dependencies
+    assert evaluation.named("cert-manager-release").urn in release.explicit_dependencies
+    assert schemas.helm_values_errors("cilium", values, "1.17.18") == []
+
+
+VARIANTS = {
+    "seed": {},
+    "relay-server-mtls-and-ui": {"relay": {"serverTls": True, "serverMtls": True, "ui": True,
+                                           "extraDnsNames": ["hubble-relay.example.com"]}},
+    "metrics-mtls": {"metrics": {"enabled": True, "mtls": True, "extraIpAddresses": ["10.0.0.1"]},
+                     "serverExtraDnsNames": ["hubble.example.com"]},
+    "dotted-cluster-name": {"clusterName": "prod.eu-1"},
+}
+
+
+@pytest.mark.parametrize("schema_version", sorted(SCHEMA_VERSIONS.values()))
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_values_validate_against_each_supported_cilium_schema(schema_version, variant, schemas):
+    args = HubbleTLSArgs.model_validate({**SEED_001, "ciliumVersion": schema_version, **VARIANTS[variant]})
+    assert args.schema_version == schema_version
+    values = args.helm_values(CA_REF)
+    assert schemas.helm_values_errors("cilium", values, schema_version) == []
+
+
+def test_private_key_options_are_offered_from_cilium_1_20_and_validate(schemas):
+    args = HubbleTLSArgs.model_validate({**SEED_001, "ciliumVersion": "1.20.0",
+                                         "privateKey": {"algorithm": "ECDSA", "size": 384}})
+    values = args.helm_values(CA_REF)
+    assert values["hubble"]["tls"]["auto"]["privateKey"] == {"algorithm": "ECDSA", "size": 384}
+    assert schemas.helm_values_errors("cilium", values, "1.20.0") == []
+
+
+def test_the_chart_certificates_are_named_and_valid_for_cert_managers_crd(schemas):
+    args = HubbleTLSArgs.model_validate({**SEED_001, **VARIANTS["relay-server-mtls-and-ui"],
+                                         "metrics": {"enabled": True}, "clusterName": "prod.eu-1"})
+    certificates = chart_certificates(args, CA_REF)
+    assert [(c["metadata"]["name"], c["spec"]["commonName"]) for c in certificates] == [
+        ("hubble-server-certs", "*.prod-eu-1.hubble-grpc.cilium.io"),
+        ("hubble-relay-client-certs", "*.hubble-relay.cilium.io"),
+        ("hubble-relay-server-certs", "*.hubble-relay.cilium.io"),
+        ("hubble-ui-client-certs", "*.hubble-ui.cilium.io"),
+        ("hubble-metrics-server-certs", "prod-eu-1.hubble-metrics.cilium.io"),
+    ]
+    assert all(c["metadata"]["namespace"] == "kube-system" for c in certificates)
+    assert certificates[0]["spec"]["duration"] == "26280h0m0s"
+    for certificate in certificates:
+        assert schemas.crd_errors(certificate) == [], certificate["metadata"]["name"]
+
+
+def test_an_existing_ca_issuer_is_used_as_is_and_the_ca_is_read_from_the_server_secret(run):
+    program, built = build({"ciliumVersion": "1.18.3", "issuer": CA_ISSUER})
+    evaluation = run(program)
+    assert [r.name for r in evaluation.registrations] == ["hubble"]
+    outputs = evaluation.outputs[evaluation.named("hubble").urn]
+    assert outputs["issuer"] == {"name": "my-ca-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io"}
+    assert (outputs["ca_secret_name"], outputs["ca_secret_namespace"]) == ("hubble-server-certs", "kube-system")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"issuer": {**CA_ISSUER, "name": "selfsigned-cluster-issuer", "type": "selfSigned"}, "ca": None},
+         "is selfSigned: every Hubble certificate would get its own root"),
+        ({"issuer": {**CA_ISSUER, "name": "letsencrypt", "type": "acme"}, "ca": None},
+         "is ACME: it cannot issue *.default.hubble-grpc.cilium.io"),
+        ({"issuer": {"name": "ca", "kind": "Issuer", "namespace": "cert-manager", "type": "ca"}, "ca": None},
+         "use a ClusterIssuer or an Issuer in 'kube-system'"),
+        ({"issuer": CA_ISSUER}, "set either issuer (an existing CA issuer) or ca (build one), not both"),
+        ({"ca": {"namespace": "monitoring"}}, "a namespaced CA issuer must be in Cilium's namespace 'kube-system'"),
+        ({"privateKey": {"algorithm": "ECDSA"}}, "privateKey needs Cilium >= 1.20"),
+        ({"ciliumVersion": "1.16.5"}, "Cilium 1.16 is not supported"),
+        ({"ciliumVersion": "latest"}, "pinned chart version"),
+        ({"clusterName": "Prod_Cluster"}, "must be Cilium's cluster.name"),
+        ({"certValidityDays": 0}, "greater than or equal to 1"),
+        ({"relay": {"serverMtls": True}}, "serverMtls needs serverTls: true"),
+        ({"relay": {"enabled": False, "ui": True}}, "serverTls and ui need the relay"),
+        ({"release": {"values": {"cluster": {"name": "other"}}}}, "differs from clusterName 'default'"),
+        ({"metrics": {"enabled": True, "mtlsName": "hubble-metrics-ca"}}, "Extra inputs are not permitted"),
+    ],
+)
+def test_hubble_refuses_what_cannot_work(overrides, message):
+    with pytest.raises(ValidationError) as raised:
+        HubbleTLSArgs.model_validate({**SEED_001, **overrides})
+    assert message in str(raised.value)
+
+
+# --- Real mutual TLS with certificates issued exactly from these specs ------------------------------
+
+
+def _issue_seed_pki(run, variant=None):
+    """Evaluate the seed config, then let the in-memory cert-manager issue every chain and chart certificate."""
+    program, built = build({**SEED_001, **(variant or {})})
+    evaluation = run(program)
+    manager = CertManager()
+    for name in ("hubble-ca-selfsigned-issuer", "hubble-ca-ca-certificate", "hubble-ca-ca-issuer"):
+        manager.apply(evaluation.named(name).inputs)
+    secrets = {c["metadata"]["name"]: manager.apply(c) for c in built["hubble"].certificates}
+    return secrets, manager
+
+
+def hubble_peer(server):
+    """A Hubble peer on loopback serving `hubble-server-certs`, requiring client certificates from its CA."""
+    return OneShotServer(server_context(server["tls.crt"], server["tls.key"], client_ca=server["ca.crt"]))
+
+
+def relay_to_peer(secrets, folder, server_name):
+    """Hubble Relay (hubble-relay-client-certs) calls a peer serving hubble-server-certs as `server_name`."""
+    server = secrets["hubble-server-certs"].write(folder / "hubble-server-certs")
+    relay = secrets["hubble-relay-client-certs"].write(folder / "hubble-relay-client-certs")
+    with hubble_peer(server) as peer:
+        answer = tls_request(peer.port, client_context(relay["ca.crt"], relay["tls.crt"], relay["tls.key"]),
+                             server_name)
+    return answer, peer
+
+
+def test_relay_client_reaches_a_hubble_peer_by_its_node_server_name_with_mutual_tls(run, tmp_path):
+    secrets, manager = _issue_seed_pki(run)
+    assert secrets["hubble-server-certs"].ca_crt == manager.secrets[("cert-manager", "root-secret")].tls_crt
+    answer, peer = relay_to_peer(secrets, tmp_path, "k8s-ctr.default.hubble-grpc.cilium.io")
+    assert answer == b"OK ping"
+    assert peer.result.error is None
+    assert peer.result.peer_subject == "*.hubble-relay.cilium.io"
+
+
+def test_a_client_without_its_certificate_is_refused_with_certificate_required(run, tmp_path):
+    secrets, _ = _issue_seed_pki(run)
+    server = secrets["hubble-server-certs"].write(tmp_path / "server")
+    with hubble_peer(server) as peer:
+        with pytest.raises(ssl.SSLError, match="CERTIFICATE_REQUIRED"):
+            tls_request(peer.port, client_context(server["ca.crt"]), "k8s-ctr.default.hubble-grpc.cilium.io")
+    assert peer.result.error is not None and peer.result.peer_subject is None  # it never served the request
+
+
+def test_a_plain_text_client_is_refused(run, tmp_path):
+    secrets, _ = _issue_seed_pki(run)
+    server = secrets["hubble-server-certs"].write(tmp_path / "server")
+    with hubble_peer(server) as peer:
+        answer = plaintext_request(peer.port)
+    assert b"OK" not in answer
+    assert peer.result.error is not None and peer.result.peer_subject is None
+
+
+def test_the_server_name_of_another_cluster_does_not_match(run, tmp_path):
+    secrets, _ = _issue_seed_pki(run)
+    with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
+        relay_to_peer(secrets, tmp_path, "k8s-ctr.other.hubble-grpc.cilium.io")
+
+
+def test_seed_001_failure_leaves_from_a_selfsigned_issuer_do_not_verify_each_other(tmp_path):
+    """Why the chain exists: two leaves from a selfSigned ClusterIssuer share no root."""
+    manager = CertManager()
+    manager.apply({"kind": "ClusterIssuer", "metadata": {"name": "selfsigned-cluster-issuer"},
+                   "spec": {"selfSigned": {}}})
+    args = HubbleTLSArgs.model_validate({"ciliumVersion": "1.17.6", "issuer": CA_ISSUER})
+    leaves = {}
+    for certificate in chart_certificates(args, args.issuer):
+        certificate["spec"]["issuerRef"]["name"] = "selfsigned-cluster-issuer"
+        leaves[certificate["metadata"]["name"]] = manager.apply(certificate)
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+        relay_to_peer(leaves, tmp_path, "k8s-ctr.default.hubble-grpc.cilium.io")
+
+
+def test_the_ca_issuer_needs_its_secret_first():
+    manager = CertManager()
+    manager.apply({"kind": "ClusterIssuer", "metadata": {"name": "my-ca-issuer"}, "spec": {"ca": {"secretName": "x"}}})
+    args = HubbleTLSArgs.model_validate({"ciliumVersion": "1.17.6", "issuer": CA_ISSUER})
+    with pytest.raises(IssuanceError, match='secret "x" not found'):
+        manager.apply(chart_certificates(args, args.issuer)[0])
