@@ -16,9 +16,10 @@ from pydantic import AfterValidator, Field, model_validator
 
 from .base import TLSComponent
 from .helm import helm_release
-from .certmanager.specs import IssuerRef, PrivateKeySpec
+from .certmanager import resources
+from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
 from .merge import deep_merge
-from .model import DnsLabel, DnsName, IPAddress, PinnedVersion, Spec, version_tuple
+from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, Spec, version_tuple
 from .names import child_name
 from .selfsigned_ca import CABundleRef, SelfSignedCAChain, SelfSignedCAChainArgs
 
@@ -64,11 +65,30 @@ class HubbleRelayTLS(Spec):
         return self
 
 
+class MetricsScraperCertificate(Spec):
+    """A client certificate for the metrics scraper (e.g. Prometheus), from the Hubble CA.
+
+    Its Secret holds everything a scrape config needs: tls.crt/tls.key to authenticate, ca.crt to verify
+    the server `<cluster>.hubble-metrics.cilium.io`.
+    """
+
+    namespace: DnsLabel = Field("monitoring", description="Namespace of the scraper.")
+    secret_name: K8sName = Field("hubble-metrics-client-certs", description="Secret (and Certificate) name.")
+    common_name: str = Field("hubble-metrics-scraper", min_length=1, max_length=64)
+
+
 class HubbleMetricsTLS(Spec):
     enabled: bool = Field(False, description="Serve Hubble metrics over TLS (hubble.metrics.tls.enabled).")
     mtls: bool = Field(True, description="Require client certificates signed by the Hubble CA.")
     extra_dns_names: list[DnsName] = Field(default_factory=list)
     extra_ip_addresses: list[IPAddress] = Field(default_factory=list)
+    scraper: MetricsScraperCertificate | None = Field(None, description="Issue a client certificate for a scraper.")
+
+    @model_validator(mode="after")
+    def _scraper_needs_tls(self) -> HubbleMetricsTLS:
+        if self.scraper is not None and not self.enabled:
+            raise ValueError("scraper needs metrics TLS: set enabled: true")
+        return self
 
 
 class CiliumReleaseArgs(Spec):
@@ -117,6 +137,17 @@ class HubbleTLSArgs(Spec):
                     f"issuer is Issuer {self.issuer.namespace}/{self.issuer.name}, but the chart creates its "
                     f"Certificates in {self.namespace!r}: use a ClusterIssuer or an Issuer in {self.namespace!r}"
                 )
+        scraper = self.metrics.scraper
+        if scraper is not None and self.issuer is not None and not self.issuer.usable_from(scraper.namespace):
+            raise ValueError(
+                f"metrics.scraper.namespace {scraper.namespace!r}: Issuer {self.issuer.namespace}/{self.issuer.name} "
+                "only signs in its own namespace; use a ClusterIssuer"
+            )
+        if scraper is not None and self.ca is not None and self.ca.scope == "namespaced" and scraper.namespace != self.namespace:
+            raise ValueError(
+                f"metrics.scraper.namespace {scraper.namespace!r}: a namespaced CA only signs in {self.namespace!r}; "
+                "use ca.scope: cluster"
+            )
         if self.ca is not None and self.ca.scope == "namespaced" and self.ca.namespace != self.namespace:
             raise ValueError(
                 f"ca.namespace {self.ca.namespace!r}: a namespaced CA issuer must be in Cilium's namespace "
@@ -249,7 +280,10 @@ class HubbleTLS(TLSComponent):
     - `issuer`: {name, kind, group};
     - `ca_secret_name`, `ca_secret_namespace`, `ca_key`: where clients find the CA;
     - `server_name_pattern`: `*.<cluster>.hubble-grpc.cilium.io`;
-    - `secret_names`: the Secrets the chart creates in `namespace`.
+    - `secret_names`: the Secrets the chart creates in `namespace`;
+    - `metrics_server_name`: `<cluster>.hubble-metrics.cilium.io` when metrics TLS is on;
+    - `metrics_client_secret`: {name, namespace} of the scraper's client certificate, when requested.
+    Also creates, with `metrics.scraper`, Certificate `<name>-metrics-scraper-certificate`.
     """
 
     helm_values: pulumi.Output[dict]
@@ -259,6 +293,8 @@ class HubbleTLS(TLSComponent):
     ca_key: pulumi.Output[str]
     server_name_pattern: pulumi.Output[str]
     secret_names: pulumi.Output[list]
+    metrics_server_name: pulumi.Output[str | None]
+    metrics_client_secret: pulumi.Output[dict | None]
 
     def __init__(self, name: str, args: HubbleTLSArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = HubbleTLSArgs.coerce(args)
@@ -296,6 +332,25 @@ class HubbleTLS(TLSComponent):
                 opts=self.child_opts(chain),
             )
 
+        self.scraper_certificate = None
+        scraper = args.metrics.scraper
+        if scraper is not None:
+            self.scraper_certificate = resources.certificate(
+                child_name(name, "metrics-scraper-certificate"),
+                name=scraper.secret_name,
+                namespace=scraper.namespace,
+                spec=CertificateSpec(
+                    secret_name=scraper.secret_name,
+                    issuer_ref=issuer_ref,
+                    common_name=scraper.common_name,
+                    duration=f"{args.cert_validity_days * 24}h",
+                    usages=["digital signature", "key encipherment", "client auth"],
+                    private_key=args.private_key,
+                ),
+                wait_ready=True,
+                opts=self.child_opts(chain),
+            )
+
         # Values and issuer carry a dependency on the CA issuer, so a release that consumes them waits for it.
         anchor = chain.issuer if chain is not None else pulumi.Output.from_input(issuer_ref.manifest())
         self.helm_values = anchor.apply(lambda _: values)
@@ -305,6 +360,16 @@ class HubbleTLS(TLSComponent):
         self.ca_key = pulumi.Output.from_input(ca_bundle.key)
         self.server_name_pattern = pulumi.Output.from_input(f"*.{args.cluster_label}.hubble-grpc.cilium.io")
         self.secret_names = pulumi.Output.from_input([c["metadata"]["name"] for c in self.certificates])
+        self.metrics_server_name = pulumi.Output.from_input(
+            f"{args.cluster_label}.hubble-metrics.cilium.io" if args.metrics.enabled else None
+        )
+        self.metrics_client_secret = (
+            self.scraper_certificate.spec.apply(
+                lambda spec: {"name": spec["secretName"], "namespace": scraper.namespace}
+            )
+            if self.scraper_certificate is not None
+            else pulumi.Output.from_input(None)
+        )
         self.register_outputs(
             {
                 "helm_values": self.helm_values,
@@ -314,6 +379,8 @@ class HubbleTLS(TLSComponent):
                 "ca_key": self.ca_key,
                 "server_name_pattern": self.server_name_pattern,
                 "secret_names": self.secret_names,
+                "metrics_server_name": self.metrics_server_name,
+                "metrics_client_secret": self.metrics_client_secret,
             }
         )
 

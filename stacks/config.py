@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from components.certmanager.install import CertManagerInstallArgs
 from components.hubble import HubbleTLSArgs
@@ -26,6 +26,15 @@ class KubernetesSettings(Spec):
     context: str | None = Field(
         None, description="kubeconfig context for an explicit provider; unset uses the ambient kubeconfig."
     )
+    kubeconfig: SecretStr | None = Field(
+        None,
+        description="kubeconfig contents for an explicit provider. It holds credentials: store it with "
+        "`pulumi config set --secret --path kubernetes.kubeconfig`. Unset uses KUBECONFIG or ~/.kube/config.",
+    )
+
+    @property
+    def explicit(self) -> bool:
+        return self.context is not None or self.kubeconfig is not None
 
 
 class CertManagerSettings(CertManagerInstallArgs):
@@ -107,6 +116,19 @@ def _format_errors(error: ValidationError, secret_keys: set[str]) -> list[str]:
     return problems
 
 
+def _secret_fields_set(model: BaseModel, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Alias paths of every SecretStr field that has a value, anywhere in the model."""
+    found = []
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        alias = (*path, field.alias or name)
+        if isinstance(value, SecretStr):
+            found.append(alias)
+        elif isinstance(value, BaseModel):
+            found += _secret_fields_set(value, alias)
+    return found
+
+
 def read_raw_config(project: str = PROJECT) -> tuple[dict[str, Any], set[str]]:
     """All `<project>:<key>` config values of this stack, with objects decoded, and the secret keys."""
     prefix = f"{project}:"
@@ -134,6 +156,17 @@ def load_stack_config() -> StackConfig:
     stack = pulumi.get_stack()
     raw, secret_keys = read_raw_config()
     try:
-        return StackConfig.model_validate(raw)
+        config = StackConfig.model_validate(raw)
     except ValidationError as error:
         raise StackConfigError(stack, _format_errors(error, secret_keys)) from None
+    plain = [path for path in _secret_fields_set(config) if path[0] not in secret_keys]
+    if plain:
+        raise StackConfigError(
+            stack,
+            [
+                f"{PROJECT}:{'.'.join(path)}: holds a secret but is stored in plain text; store it with "
+                f"`pulumi config set --secret --path {'.'.join(path)} ...`"
+                for path in plain
+            ],
+        )
+    return config

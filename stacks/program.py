@@ -15,9 +15,15 @@ from .config import StackConfig, load_stack_config
 
 
 def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
-    if config.kubernetes.context is None:
+    settings = config.kubernetes
+    if not settings.explicit:
         return pulumi.ResourceOptions()
-    provider = k8s.Provider("kubernetes", context=config.kubernetes.context)
+    kubeconfig = settings.kubeconfig
+    provider = k8s.Provider(
+        "kubernetes",
+        context=settings.context,
+        kubeconfig=pulumi.Output.secret(kubeconfig.get_secret_value()) if kubeconfig else None,
+    )
     return pulumi.ResourceOptions(providers=[provider])
 
 

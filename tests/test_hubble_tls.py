@@ -285,3 +285,65 @@ def test_the_ca_issuer_needs_its_secret_first():
     args = HubbleTLSArgs.model_validate({"ciliumVersion": "1.17.6", "issuer": CA_ISSUER})
     with pytest.raises(IssuanceError, match='secret "x" not found'):
         manager.apply(chart_certificates(args, args.issuer)[0])
+
+
+METRICS_WITH_SCRAPER = {"metrics": {"enabled": True, "mtls": True, "scraper": {"namespace": "monitoring"}}}
+
+
+def test_metrics_scraper_gets_a_client_certificate_from_the_hubble_ca(run, schemas):
+    program, built = build({**SEED_001, **METRICS_WITH_SCRAPER}, with_cert_manager=True)
+    evaluation = run(program)
+    scraper = evaluation.named("hubble-metrics-scraper-certificate")
+    assert scraper.parent == evaluation.named("hubble").urn
+    assert scraper.inputs["metadata"] == {
+        "name": "hubble-metrics-client-certs", "namespace": "monitoring",
+        "annotations": {"pulumi.com/waitFor": "condition=Ready"},
+    }
+    assert scraper.inputs["spec"] == {
+        "secretName": "hubble-metrics-client-certs",
+        "issuerRef": {"name": "my-ca-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        "commonName": "hubble-metrics-scraper",
+        "duration": "26280h",
+        "usages": ["digital signature", "key encipherment", "client auth"],
+    }
+    assert schemas.crd_errors(scraper.inputs) == []
+    assert evaluation.named("hubble-ca-ca-issuer").urn in scraper.explicit_dependencies
+    assert evaluation.named("cert-manager-release").urn in scraper.explicit_dependencies
+    outputs = evaluation.outputs[evaluation.named("hubble").urn]
+    assert outputs["metrics_server_name"] == "default.hubble-metrics.cilium.io"
+    assert outputs["metrics_client_secret"] == {"name": "hubble-metrics-client-certs", "namespace": "monitoring"}
+
+
+def test_a_scraper_with_its_certificate_reads_metrics_over_mtls_and_one_without_is_refused(run, tmp_path):
+    program, built = build({**SEED_001, **METRICS_WITH_SCRAPER})
+    evaluation = run(program)
+    manager = CertManager()
+    for name in ("hubble-ca-selfsigned-issuer", "hubble-ca-ca-certificate", "hubble-ca-ca-issuer"):
+        manager.apply(evaluation.named(name).inputs)
+    chart = {c["metadata"]["name"]: manager.apply(c) for c in built["hubble"].certificates}
+    metrics = chart["hubble-metrics-server-certs"].write(tmp_path / "metrics-server")
+    scraper = manager.apply(evaluation.named("hubble-metrics-scraper-certificate").inputs).write(tmp_path / "scraper")
+    # mtls.name unset: the chart verifies clients against the CA of hubble-metrics-server-certs.
+    context = server_context(metrics["tls.crt"], metrics["tls.key"], client_ca=metrics["ca.crt"])
+    with OneShotServer(context) as server:
+        answer = tls_request(server.port, client_context(scraper["ca.crt"], scraper["tls.crt"], scraper["tls.key"]),
+                             "default.hubble-metrics.cilium.io")
+    assert answer == b"OK ping" and server.result.peer_subject == "hubble-metrics-scraper"
+    with OneShotServer(server_context(metrics["tls.crt"], metrics["tls.key"], client_ca=metrics["ca.crt"])) as server:
+        with pytest.raises(ssl.SSLError, match="CERTIFICATE_REQUIRED"):
+            tls_request(server.port, client_context(scraper["ca.crt"]), "default.hubble-metrics.cilium.io")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"metrics": {"scraper": {}}}, "scraper needs metrics TLS: set enabled: true"),
+        ({"ca": None, "issuer": {"name": "ca", "kind": "Issuer", "namespace": "kube-system", "type": "ca"},
+          **METRICS_WITH_SCRAPER}, "only signs in its own namespace; use a ClusterIssuer"),
+        ({"ca": {"namespace": "kube-system"}, **METRICS_WITH_SCRAPER}, "a namespaced CA only signs in 'kube-system'"),
+    ],
+)
+def test_scraper_certificate_refusals(overrides, message):
+    with pytest.raises(ValidationError) as raised:
+        HubbleTLSArgs.model_validate({**SEED_001, **overrides})
+    assert message in str(raised.value)

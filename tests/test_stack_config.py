@@ -42,3 +42,36 @@ def test_secret_config_values_never_appear_in_errors():
 def test_config_from_other_namespaces_is_ignored():
     config, _ = config_from_entries({"kubernetes:context": "prod", "pulumi:tags": {"team": "x"}}, "cluster-tls")
     assert run_program(main, config=config).registrations  # cert-manager is installed by default
+
+
+KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: kube-token-plaintext}}]\n"
+
+
+def test_a_kubeconfig_stored_as_a_secret_reaches_the_provider_only_as_a_secret():
+    config, secret_keys = config_from_entries(
+        {"cluster-tls:kubernetes": {"context": "prod", "kubeconfig": KUBECONFIG},
+         "cluster-tls:privateCa": {"scope": "cluster"}},
+        "cluster-tls",
+    )
+    evaluation = run_program(main, config=config, secret_keys=["cluster-tls:kubernetes"])
+    provider = evaluation.named("kubernetes")
+    assert provider.type == "pulumi:providers:kubernetes"
+    assert repr(provider.inputs["kubeconfig"]) == "[secret]"
+    assert provider.inputs["kubeconfig"].reveal() == KUBECONFIG
+    assert provider.inputs["context"] == "prod"
+    for reg in evaluation.registrations:
+        if reg.type.startswith("kubernetes:"):
+            assert reg.provider.startswith(provider.urn), reg.name
+    from cluster_tls.manifests import render_files
+    from cluster_tls.preview import preview_table
+    assert "kube-token-plaintext" not in preview_table(evaluation, "dev")
+    assert "kube-token-plaintext" not in "".join(render_files(evaluation).values())
+
+
+def test_a_kubeconfig_in_plain_text_is_refused():
+    config, _ = config_from_entries({"cluster-tls:kubernetes": {"kubeconfig": KUBECONFIG}}, "cluster-tls")
+    with pytest.raises(StackConfigError) as raised:
+        run_program(main, config=config)
+    message = str(raised.value)
+    assert "cluster-tls:kubernetes.kubeconfig: holds a secret but is stored in plain text" in message
+    assert "kube-token-plaintext" not in message

@@ -42,3 +42,18 @@ def test_staging_hubble_release_waits_for_the_stack_ca_it_uses():
     assert evaluation.named("private-ca-ca-issuer").urn in release.explicit_dependencies
     assert release.inputs["values"]["hubble"]["tls"]["auto"]["certManagerIssuerRef"]["name"] == "staging-ca"
     assert release.inputs["values"]["hubble"]["metrics"] == {"enabled": ["dns", "drop", "tcp", "flow"]}
+
+
+def test_the_pulumi_entry_point_builds_exactly_what_the_offline_cli_renders():
+    import runpy
+
+    from cluster_tls.mockrun import run_program
+    from cluster_tls.stackfile import load_stack_config
+
+    def entry_point() -> None:
+        runpy.run_path(str(PROJECT.root / "__main__.py"), run_name="__main__")
+
+    for stack in PROJECT.stacks():
+        config, secret_keys = load_stack_config(PROJECT, stack)
+        via_entry_point = run_program(entry_point, stack=stack, config=config, secret_keys=secret_keys)
+        assert render_files(via_entry_point) == render_files(evaluate(stack, PROJECT)), stack

@@ -1,4 +1,10 @@
-"""One bounded TLS exchange on 127.0.0.1: a server that accepts one connection, answers, and stops."""
+"""One bounded TLS exchange on 127.0.0.1: a server that accepts one connection, answers, and stops.
+
+The server speaks first after the handshake ("ready"), so the client reads the server's verdict before
+it writes. In TLS 1.3 the client finishes its handshake before the server has checked the client
+certificate; if the client wrote first, its data could reach a server already closing, and the reset
+would discard the "certificate required" alert before the client read it.
+"""
 from __future__ import annotations
 
 import socket
@@ -62,6 +68,7 @@ class OneShotServer:
                 peer = tls.getpeercert()
                 subject = dict(item for rdn in peer.get("subject", ()) for item in rdn) if peer else {}
                 self.result.peer_subject = subject.get("commonName")
+                tls.sendall(b"ready")
                 request = tls.recv(64)
                 tls.sendall(b"OK " + request)
         except (OSError, ssl.SSLError) as error:
@@ -71,9 +78,15 @@ class OneShotServer:
 
 
 def tls_request(port: int, context: ssl.SSLContext, server_name: str) -> bytes:
-    """Handshake as `server_name`, send a ping, return the answer; raises ssl.SSLError on refusal."""
+    """Handshake as `server_name`, wait for the server, send a ping, return the answer.
+
+    Raises ssl.SSLError when the server refuses the client (e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED).
+    """
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
         with context.wrap_socket(raw, server_hostname=server_name) as tls:
+            greeting = tls.recv(5)
+            if greeting != b"ready":
+                raise ConnectionError(f"server closed the connection after the handshake: {greeting!r}")
             tls.sendall(b"ping")
             return tls.recv(64)
 
