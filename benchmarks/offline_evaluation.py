@@ -5,6 +5,7 @@
 Prints, per stack: resources registered, median and max wall time of one evaluation + render, and the
 process's peak resident memory after all runs. Not a test: numbers depend on the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,10 @@ def main() -> None:
             evaluation = evaluate(stack, project)
             files = render_files(evaluation)
             timings.append((time.perf_counter() - start) * 1000)
-        print(f"{stack:<10} {len(evaluation.registrations):>9} {len(files):>6} "
-              f"{statistics.median(timings):>10.1f} {max(timings):>8.1f}")
+        print(
+            f"{stack:<10} {len(evaluation.registrations):>9} {len(files):>6} "
+            f"{statistics.median(timings):>10.1f} {max(timings):>8.1f}"
+        )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mib:.0f} MiB after {args.runs} runs per stack")
 

@@ -1,4 +1,5 @@
 """`cluster-tls`: evaluate a stack offline on Pulumi's mock runtime (no CLI, cluster or credentials needed)."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,19 +21,25 @@ class EvaluationError(Exception):
     """The stack's config or program failed; the message says what and where."""
 
 
-def _default_program() -> Callable[[], Any]:
-    from stacks.program import main
+def _default_program(project: Project) -> Callable[[], Any]:
+    import stacks.program
 
-    return main
+    own = project.root / "stacks" / "program.py"
+    if own.is_file() and Path(stacks.program.__file__).resolve() != own.resolve():
+        print(
+            f"warning: evaluating {project.root} with the program installed from "
+            f"{Path(stacks.program.__file__).resolve().parent.parent}; run with PYTHONPATH={project.root} "
+            "to use that checkout's own code",
+            file=sys.stderr,
+        )
+    return stacks.program.main
 
 
 def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = None) -> Evaluation:
     config, secret_keys = load_stack_config(project, stack)
-    if str(project.root) not in sys.path:
-        sys.path.insert(0, str(project.root))
     try:
         return run_program(
-            program or _default_program(),
+            program or _default_program(project),
             project=project.name,
             stack=stack,
             config=config,
@@ -80,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Evaluate a cluster-tls stack offline on Pulumi's mock runtime: the same program "
         "`pulumi up` runs, with no Pulumi CLI, cluster or credentials. Secrets show only as [secret].",
     )
-    parser.add_argument("--project-dir", type=Path, default=None, help="folder with Pulumi.yaml (default: found upward)")
+    parser.add_argument(
+        "--project-dir", type=Path, default=None, help="folder with Pulumi.yaml (default: found upward)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     preview = commands.add_parser("preview", help="list what the stack would create, with counts")
     preview.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")

@@ -8,6 +8,7 @@ as the redaction marker. The file layout:
     helm/<namespace>/<release>/values.yaml    the values, usable with `helm upgrade -f`
     outputs/<component>.yaml                  what each cluster-tls component registered as outputs
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ This is the code path `pulumi up` runs, with the engine replaced by `pulumi.runt
 program, the components and their validation are real; only the provider calls are mocked. What the
 mock engine cannot show (options such as `parent`) is read from the RegisterResource requests.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -139,9 +140,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=request.custom,
                     inputs=_unwrap(rpc.deserialize_properties(request.object)),
                     dependencies=tuple(request.dependencies),
-                    property_dependencies={
-                        k: tuple(v.urns) for k, v in request.propertyDependencies.items()
-                    },
+                    property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
                     provider=request.provider,
                 )
             )

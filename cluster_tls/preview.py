@@ -1,4 +1,5 @@
 """A readable table of what a stack would create: type, name, parent, Kubernetes object, key fields."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -99,7 +100,7 @@ def preview_table(evaluation: Evaluation, stack: str) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     lines = [f"Previewing stack {stack!r} offline (Pulumi mock runtime, nothing is sent to a cluster)", ""]
     for row in [header, *rows]:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
     counts = Counter(_short_type(reg) for reg in evaluation.registrations)
     summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
     lines += ["", f"{len(evaluation.registrations)} resources to create: {summary}"]

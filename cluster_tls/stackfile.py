@@ -4,6 +4,7 @@ Objects become JSON strings and scalars strings, as in `PULUMI_CONFIG`. Encrypte
 be decrypted offline: they are replaced by a placeholder and their key is marked secret, so they render only
 as the redaction marker.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,7 @@ class Project:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
 
     def stacks(self) -> list[str]:
-        return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
+        return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
 
 
 def _strip_secure(value: Any) -> tuple[Any, bool]:

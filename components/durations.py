@@ -2,6 +2,7 @@
 
 cert-manager parses these with Go's `time.ParseDuration` (units ns, us/µs, ms, s, m, h; no days).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,9 +37,7 @@ def parse_go_duration(text: str) -> timedelta:
         seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if pos != len(body) or pos == 0:
-        raise ValueError(
-            "must be a Go duration such as '2160h' or '1h30m' (units h, m, s, ms; days are not accepted)"
-        )
+        raise ValueError("must be a Go duration such as '2160h' or '1h30m' (units h, m, s, ms; days are not accepted)")
     return timedelta(seconds=seconds)
 
 

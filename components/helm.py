@@ -1,4 +1,5 @@
 """Helm releases as the package installs them: explicit name, pinned version, Helm waits for readiness."""
+
 from __future__ import annotations
 
 from typing import Any

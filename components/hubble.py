@@ -6,6 +6,7 @@ same CA: a selfSigned issuer gives each certificate its own root (relay fails wi
 by unknown authority", seed 001, cilium#30941), and ACME cannot issue names under cilium.io.
 Docs: https://docs.cilium.io/en/stable/observability/hubble/configuration/tls/
 """
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,9 @@ import pulumi
 from pydantic import AfterValidator, Field, model_validator
 
 from .base import TLSComponent
-from .helm import helm_release
 from .certmanager import resources
 from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
+from .helm import helm_release
 from .merge import deep_merge
 from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, Spec, version_tuple
 from .names import child_name
@@ -129,7 +130,8 @@ class HubbleTLSArgs(Spec):
                 )
             if self.issuer.issuer_type == "acme":
                 raise ValueError(
-                    f"issuer {self.issuer.name!r} is ACME: it cannot issue *.{self.cluster_label}.hubble-grpc.cilium.io "
+                    f"issuer {self.issuer.name!r} is ACME: it cannot issue "
+                    f"*.{self.cluster_label}.hubble-grpc.cilium.io "
                     "(cilium.io is not your domain) and its peers would not share a private CA; use a CA issuer"
                 )
             if not self.issuer.usable_from(self.namespace):
@@ -143,7 +145,12 @@ class HubbleTLSArgs(Spec):
                 f"metrics.scraper.namespace {scraper.namespace!r}: Issuer {self.issuer.namespace}/{self.issuer.name} "
                 "only signs in its own namespace; use a ClusterIssuer"
             )
-        if scraper is not None and self.ca is not None and self.ca.scope == "namespaced" and scraper.namespace != self.namespace:
+        if (
+            scraper is not None
+            and self.ca is not None
+            and self.ca.scope == "namespaced"
+            and scraper.namespace != self.namespace
+        ):
             raise ValueError(
                 f"metrics.scraper.namespace {scraper.namespace!r}: a namespaced CA only signs in {self.namespace!r}; "
                 "use ca.scope: cluster"
@@ -154,9 +161,7 @@ class HubbleTLSArgs(Spec):
                 f"{self.namespace!r}, where the chart creates its Certificates"
             )
         if self.private_key is not None and version_tuple(self.cilium_version) < (1, 20, 0):
-            raise ValueError(
-                f"privateKey needs Cilium >= 1.20 (hubble.tls.auto.privateKey), got {self.cilium_version}"
-            )
+            raise ValueError(f"privateKey needs Cilium >= 1.20 (hubble.tls.auto.privateKey), got {self.cilium_version}")
         if self.release is not None:
             chosen = (self.release.values.get("cluster") or {}).get("name", self.cluster_name)
             if chosen != self.cluster_name:
@@ -245,8 +250,10 @@ def chart_certificates(args: HubbleTLSArgs, issuer: IssuerRef) -> list[dict[str,
 
     certs = [
         certificate(
-            "hubble-server-certs", f"*.{args.cluster_label}.hubble-grpc.cilium.io",
-            args.server_extra_dns_names, args.server_extra_ip_addresses,
+            "hubble-server-certs",
+            f"*.{args.cluster_label}.hubble-grpc.cilium.io",
+            args.server_extra_dns_names,
+            args.server_extra_ip_addresses,
         )
     ]
     if args.relay.enabled:
@@ -254,16 +261,20 @@ def chart_certificates(args: HubbleTLSArgs, issuer: IssuerRef) -> list[dict[str,
     if args.relay.server_tls:
         certs.append(
             certificate(
-                "hubble-relay-server-certs", "*.hubble-relay.cilium.io",
-                args.relay.extra_dns_names, args.relay.extra_ip_addresses,
+                "hubble-relay-server-certs",
+                "*.hubble-relay.cilium.io",
+                args.relay.extra_dns_names,
+                args.relay.extra_ip_addresses,
             )
         )
         if args.relay.ui:
             certs.append(certificate("hubble-ui-client-certs", "*.hubble-ui.cilium.io", [], []))
     if args.metrics.enabled:
         metrics = certificate(
-            "hubble-metrics-server-certs", f"{args.cluster_label}.hubble-metrics.cilium.io",
-            args.metrics.extra_dns_names, args.metrics.extra_ip_addresses,
+            "hubble-metrics-server-certs",
+            f"{args.cluster_label}.hubble-metrics.cilium.io",
+            args.metrics.extra_dns_names,
+            args.metrics.extra_ip_addresses,
         )
         metrics["spec"].setdefault("privateKey", {})["rotationPolicy"] = "Always"
         certs.append(metrics)
@@ -383,4 +394,3 @@ class HubbleTLS(TLSComponent):
                 "metrics_client_secret": self.metrics_client_secret,
             }
         )
-

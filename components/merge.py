@@ -1,4 +1,5 @@
 """Deep merge of Helm values: the right side wins, nested mappings merge, lists are replaced."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

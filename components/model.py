@@ -3,6 +3,7 @@
 Models are frozen and forbid unknown keys, so a typo in stack YAML is an error rather than a silent default.
 Field names are snake_case in Python and camelCase in YAML and in Kubernetes manifests.
 """
+
 from __future__ import annotations
 
 import ipaddress

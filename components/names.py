@@ -4,6 +4,7 @@ Names that other objects refer to (Secrets, Issuers, ClusterIssuers, Certificate
 deterministic: Pulumi's random auto-name suffix would break `secretName`, `issuerRef` and `credentialName`.
 Like cdk8s `Names`: RFC 1123 labels, at most 63 characters, a short hash only when truncation forces it.
 """
+
 from __future__ import annotations
 
 import hashlib

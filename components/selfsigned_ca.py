@@ -4,6 +4,7 @@ Leaves issued straight from a selfSigned issuer each get their own root, so peer
 another ("x509: certificate signed by unknown authority", seed 001; cert-manager docs "Bootstrapping CA
 Issuers"). This chain gives every leaf the same CA.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -48,7 +49,9 @@ class SelfSignedCAChainArgs(Spec):
     cluster_resource_namespace: DnsLabel = Field(
         "cert-manager", description="cert-manager's --cluster-resource-namespace, where ClusterIssuers read Secrets."
     )
-    ca_common_name: str | None = Field(None, max_length=64, description="CN of the CA (default: the CA certificate name).")
+    ca_common_name: str | None = Field(
+        None, max_length=64, description="CN of the CA (default: the CA certificate name)."
+    )
     organizations: list[str] = Field(default_factory=list, description="Subject O of the CA.")
     duration: GoDuration = Field("87600h", description="CA lifetime (seed 000: 87600h, 10 years).")
     renew_before: GoDuration | None = Field(None, description="Renew the CA this long before it expires.")

@@ -3,6 +3,7 @@
 Each top-level key `cluster-tls:<key>` is one component's Args model, so one definition feeds the
 component, the stack file and the error messages.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -69,7 +70,11 @@ class StackConfig(Spec):
         if isinstance(private_ca, dict) and "clusterResourceNamespace" not in private_ca:
             data["privateCa"] = {**private_ca, "clusterResourceNamespace": crn}
         hubble = data.get("hubble")
-        if isinstance(hubble, dict) and isinstance(hubble.get("ca"), dict) and "clusterResourceNamespace" not in hubble["ca"]:
+        if (
+            isinstance(hubble, dict)
+            and isinstance(hubble.get("ca"), dict)
+            and "clusterResourceNamespace" not in hubble["ca"]
+        ):
             data["hubble"] = {**hubble, "ca": {**hubble["ca"], "clusterResourceNamespace": crn}}
         return data
 
@@ -80,9 +85,7 @@ class StackConfigError(pulumi.RunError):
     def __init__(self, stack: str, problems: list[str]):
         self.stack = stack
         self.problems = problems
-        super().__init__(
-            f"stack {stack!r} has invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
+        super().__init__(f"stack {stack!r} has invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 def _known_keys() -> list[str]:
@@ -139,7 +142,7 @@ def read_raw_config(project: str = PROJECT) -> tuple[dict[str, Any], set[str]]:
     for full_key in sorted(raw_values):
         if not full_key.startswith(prefix):
             continue
-        key = full_key[len(prefix):]
+        key = full_key[len(prefix) :]
         value = raw_values[full_key]
         if isinstance(value, str):
             try:

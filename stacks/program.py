@@ -2,6 +2,7 @@
 
 `__main__.py` (the real `pulumi up`) and `cluster-tls preview/render` (the mock runtime) both call `main`.
 """
+
 from __future__ import annotations
 
 import pulumi
@@ -44,10 +45,16 @@ def build(config: StackConfig) -> dict[str, pulumi.Resource]:
 
     if config.hubble:
         chain = built.get("private_ca")
-        uses_stack_ca = chain is not None and config.hubble.issuer is not None and (
-            config.hubble.issuer.manifest() == chain.issuer_ref.manifest()
+        uses_stack_ca = (
+            chain is not None
+            and config.hubble.issuer is not None
+            and (config.hubble.issuer.manifest() == chain.issuer_ref.manifest())
         )
-        hubble_opts = pulumi.ResourceOptions.merge(ordered, pulumi.ResourceOptions(depends_on=[chain])) if uses_stack_ca else ordered
+        hubble_opts = (
+            pulumi.ResourceOptions.merge(ordered, pulumi.ResourceOptions(depends_on=[chain]))
+            if uses_stack_ca
+            else ordered
+        )
         hubble = HubbleTLS("hubble", config.hubble, hubble_opts)
         built["hubble"] = hubble
         pulumi.export("hubbleCiliumValues", hubble.helm_values)

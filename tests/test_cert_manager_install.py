@@ -1,4 +1,5 @@
 """CertManagerInstall: the Helm release, its values, and their validity against the chart's schema."""
+
 import pytest
 from pydantic import ValidationError
 
@@ -19,7 +20,10 @@ def test_release_is_pinned_named_and_waits_for_readiness(run):
     assert release.parent == evaluation.named("cert-manager").urn
     inputs = release.inputs
     assert (inputs["name"], inputs["chart"], inputs["version"], inputs["namespace"]) == (
-        "cert-manager", "cert-manager", "v1.21.1", "cert-manager"
+        "cert-manager",
+        "cert-manager",
+        "v1.21.1",
+        "cert-manager",
     )
     assert inputs["repositoryOpts"] == {"repo": "https://charts.jetstack.io"}
     assert inputs["createNamespace"] is True

@@ -1,4 +1,5 @@
 """cert-manager's own rules, enforced before anything is registered."""
+
 import re
 
 import pytest
@@ -87,9 +88,7 @@ def test_private_key_defaults_follow_cert_manager():
 
 
 def _acme(solvers):
-    return AcmeIssuerSpec(
-        email="ops@example.com", private_key_secret_name="le-account", solvers=solvers
-    )
+    return AcmeIssuerSpec(email="ops@example.com", private_key_secret_name="le-account", solvers=solvers)
 
 
 def test_wildcard_certificate_refuses_http01_solver():
@@ -104,8 +103,10 @@ def test_wildcard_certificate_is_covered_by_a_dns01_zone_selector():
     issuer = _acme(
         [
             {"http01": {}},
-            {"selector": {"dnsZones": ["example.com"]},
-             "dns01": {"groupName": "acme.dnspod.com", "solverName": "dnspod"}},
+            {
+                "selector": {"dnsZones": ["example.com"]},
+                "dns01": {"groupName": "acme.dnspod.com", "solverName": "dnspod"},
+            },
         ]
     )
     assert acme_solver_problems(cert(dnsNames=["*.example.com", "example.com"]), issuer) == []
@@ -126,8 +127,9 @@ def test_acme_issuer_manifest_expands_lets_encrypt_aliases():
             "server": "https://acme-staging-v02.api.letsencrypt.org/directory",
             "email": "ops@example.com",
             "privateKeySecretRef": {"name": "le-account"},
-            "solvers": [{"dns01": {"webhook": {"groupName": "acme.dnspod.com", "solverName": "dnspod",
-                                               "config": {"ttl": 600}}}}],
+            "solvers": [
+                {"dns01": {"webhook": {"groupName": "acme.dnspod.com", "solverName": "dnspod", "config": {"ttl": 600}}}}
+            ],
         }
     }
 
@@ -136,4 +138,6 @@ def test_acme_solver_needs_exactly_one_challenge_type():
     with pytest.raises(ValidationError, match="exactly one of http01 or dns01"):
         _acme([{"selector": {"dnsZones": ["example.com"]}}])
     with pytest.raises(ValidationError, match="https:// URL"):
-        AcmeIssuerSpec(server="http://acme.local", email="a@b.co", private_key_secret_name="k", solvers=[{"http01": {}}])
+        AcmeIssuerSpec(
+            server="http://acme.local", email="a@b.co", private_key_secret_name="k", solvers=[{"http01": {}}]
+        )

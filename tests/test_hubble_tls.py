@@ -1,4 +1,5 @@
 """HubbleTLS: values, objects and refusals on the mock runtime; real mutual TLS on loopback."""
+
 import ssl
 
 import pulumi
@@ -54,14 +55,17 @@ def test_seed_001_renders_the_seeds_names_and_values(run):
     evaluation = run(program)
     cert = evaluation.named("hubble-ca-ca-certificate").inputs
     assert cert["metadata"] == {
-        "name": "my-selfsigned-ca", "namespace": "cert-manager",
+        "name": "my-selfsigned-ca",
+        "namespace": "cert-manager",
         "annotations": {"pulumi.com/waitFor": "condition=Ready"},
     }
     assert cert["spec"]["secretName"] == "root-secret"
     assert cert["spec"]["isCA"] is True
     assert cert["spec"]["privateKey"] == {"algorithm": "ECDSA", "size": 256}
     assert cert["spec"]["issuerRef"] == {
-        "name": "selfsigned-cluster-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io"
+        "name": "selfsigned-cluster-issuer",
+        "kind": "ClusterIssuer",
+        "group": "cert-manager.io",
     }
     assert evaluation.named("hubble-ca-selfsigned-issuer").inputs["spec"] == {"selfSigned": {}}
     assert evaluation.named("hubble-ca-ca-issuer").inputs["metadata"] == {"name": "my-ca-issuer"}
@@ -79,7 +83,9 @@ def test_seed_001_renders_the_seeds_names_and_values(run):
     assert outputs["server_name_pattern"] == "*.default.hubble-grpc.cilium.io"
     assert outputs["secret_names"] == ["hubble-server-certs", "hubble-relay-client-certs"]
     assert (outputs["ca_secret_name"], outputs["ca_secret_namespace"], outputs["ca_key"]) == (
-        "root-secret", "cert-manager", "ca.crt"
+        "root-secret",
+        "cert-manager",
+        "ca.crt",
     )
     assert built["hubble"].release is None
 
@@ -100,8 +106,12 @@ def test_topology_is_a_ca_chain_child_and_everything_waits_for_cert_manager(run)
 def test_owned_release_merges_user_values_under_the_tls_values_and_waits_for_the_ca(run, schemas):
     args = {
         **SEED_001,
-        "release": {"values": {"kubeProxyReplacement": True, "hubble": {"tls": {"enabled": False},
-                                                                         "metrics": {"enabled": ["dns", "drop"]}}}},
+        "release": {
+            "values": {
+                "kubeProxyReplacement": True,
+                "hubble": {"tls": {"enabled": False}, "metrics": {"enabled": ["dns", "drop"]}},
+            }
+        },
     }
     program, built = build(args, with_cert_manager=True)
     evaluation = run(program)
@@ -109,7 +119,10 @@ def test_owned_release_merges_user_values_under_the_tls_values_and_waits_for_the
     assert release.parent == evaluation.named("hubble").urn
     inputs = release.inputs
     assert (inputs["name"], inputs["chart"], inputs["version"], inputs["namespace"]) == (
-        "cilium", "cilium", "1.17.6", "kube-system"
+        "cilium",
+        "cilium",
+        "1.17.6",
+        "kube-system",
     )
     assert inputs["repositoryOpts"] == {"repo": "https://helm.cilium.io/"}
     values = inputs["values"]
@@ -124,10 +137,13 @@ def test_owned_release_merges_user_values_under_the_tls_values_and_waits_for_the
 
 VARIANTS = {
     "seed": {},
-    "relay-server-mtls-and-ui": {"relay": {"serverTls": True, "serverMtls": True, "ui": True,
-                                           "extraDnsNames": ["hubble-relay.example.com"]}},
-    "metrics-mtls": {"metrics": {"enabled": True, "mtls": True, "extraIpAddresses": ["10.0.0.1"]},
-                     "serverExtraDnsNames": ["hubble.example.com"]},
+    "relay-server-mtls-and-ui": {
+        "relay": {"serverTls": True, "serverMtls": True, "ui": True, "extraDnsNames": ["hubble-relay.example.com"]}
+    },
+    "metrics-mtls": {
+        "metrics": {"enabled": True, "mtls": True, "extraIpAddresses": ["10.0.0.1"]},
+        "serverExtraDnsNames": ["hubble.example.com"],
+    },
     "dotted-cluster-name": {"clusterName": "prod.eu-1"},
 }
 
@@ -142,16 +158,18 @@ def test_values_validate_against_each_supported_cilium_schema(schema_version, va
 
 
 def test_private_key_options_are_offered_from_cilium_1_20_and_validate(schemas):
-    args = HubbleTLSArgs.model_validate({**SEED_001, "ciliumVersion": "1.20.0",
-                                         "privateKey": {"algorithm": "ECDSA", "size": 384}})
+    args = HubbleTLSArgs.model_validate(
+        {**SEED_001, "ciliumVersion": "1.20.0", "privateKey": {"algorithm": "ECDSA", "size": 384}}
+    )
     values = args.helm_values(CA_REF)
     assert values["hubble"]["tls"]["auto"]["privateKey"] == {"algorithm": "ECDSA", "size": 384}
     assert schemas.helm_values_errors("cilium", values, "1.20.0") == []
 
 
 def test_the_chart_certificates_are_named_and_valid_for_cert_managers_crd(schemas):
-    args = HubbleTLSArgs.model_validate({**SEED_001, **VARIANTS["relay-server-mtls-and-ui"],
-                                         "metrics": {"enabled": True}, "clusterName": "prod.eu-1"})
+    args = HubbleTLSArgs.model_validate(
+        {**SEED_001, **VARIANTS["relay-server-mtls-and-ui"], "metrics": {"enabled": True}, "clusterName": "prod.eu-1"}
+    )
     certificates = chart_certificates(args, CA_REF)
     assert [(c["metadata"]["name"], c["spec"]["commonName"]) for c in certificates] == [
         ("hubble-server-certs", "*.prod-eu-1.hubble-grpc.cilium.io"),
@@ -178,12 +196,18 @@ def test_an_existing_ca_issuer_is_used_as_is_and_the_ca_is_read_from_the_server_
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"issuer": {**CA_ISSUER, "name": "selfsigned-cluster-issuer", "type": "selfSigned"}, "ca": None},
-         "is selfSigned: every Hubble certificate would get its own root"),
-        ({"issuer": {**CA_ISSUER, "name": "letsencrypt", "type": "acme"}, "ca": None},
-         "is ACME: it cannot issue *.default.hubble-grpc.cilium.io"),
-        ({"issuer": {"name": "ca", "kind": "Issuer", "namespace": "cert-manager", "type": "ca"}, "ca": None},
-         "use a ClusterIssuer or an Issuer in 'kube-system'"),
+        (
+            {"issuer": {**CA_ISSUER, "name": "selfsigned-cluster-issuer", "type": "selfSigned"}, "ca": None},
+            "is selfSigned: every Hubble certificate would get its own root",
+        ),
+        (
+            {"issuer": {**CA_ISSUER, "name": "letsencrypt", "type": "acme"}, "ca": None},
+            "is ACME: it cannot issue *.default.hubble-grpc.cilium.io",
+        ),
+        (
+            {"issuer": {"name": "ca", "kind": "Issuer", "namespace": "cert-manager", "type": "ca"}, "ca": None},
+            "use a ClusterIssuer or an Issuer in 'kube-system'",
+        ),
         ({"issuer": CA_ISSUER}, "set either issuer (an existing CA issuer) or ca (build one), not both"),
         ({"ca": {"namespace": "monitoring"}}, "a namespaced CA issuer must be in Cilium's namespace 'kube-system'"),
         ({"privateKey": {"algorithm": "ECDSA"}}, "privateKey needs Cilium >= 1.20"),
@@ -227,8 +251,9 @@ def relay_to_peer(secrets, folder, server_name):
     server = secrets["hubble-server-certs"].write(folder / "hubble-server-certs")
     relay = secrets["hubble-relay-client-certs"].write(folder / "hubble-relay-client-certs")
     with hubble_peer(server) as peer:
-        answer = tls_request(peer.port, client_context(relay["ca.crt"], relay["tls.crt"], relay["tls.key"]),
-                             server_name)
+        answer = tls_request(
+            peer.port, client_context(relay["ca.crt"], relay["tls.crt"], relay["tls.key"]), server_name
+        )
     return answer, peer
 
 
@@ -268,8 +293,9 @@ def test_the_server_name_of_another_cluster_does_not_match(run, tmp_path):
 def test_seed_001_failure_leaves_from_a_selfsigned_issuer_do_not_verify_each_other(tmp_path):
     """Why the chain exists: two leaves from a selfSigned ClusterIssuer share no root."""
     manager = CertManager()
-    manager.apply({"kind": "ClusterIssuer", "metadata": {"name": "selfsigned-cluster-issuer"},
-                   "spec": {"selfSigned": {}}})
+    manager.apply(
+        {"kind": "ClusterIssuer", "metadata": {"name": "selfsigned-cluster-issuer"}, "spec": {"selfSigned": {}}}
+    )
     args = HubbleTLSArgs.model_validate({"ciliumVersion": "1.17.6", "issuer": CA_ISSUER})
     leaves = {}
     for certificate in chart_certificates(args, args.issuer):
@@ -296,7 +322,8 @@ def test_metrics_scraper_gets_a_client_certificate_from_the_hubble_ca(run, schem
     scraper = evaluation.named("hubble-metrics-scraper-certificate")
     assert scraper.parent == evaluation.named("hubble").urn
     assert scraper.inputs["metadata"] == {
-        "name": "hubble-metrics-client-certs", "namespace": "monitoring",
+        "name": "hubble-metrics-client-certs",
+        "namespace": "monitoring",
         "annotations": {"pulumi.com/waitFor": "condition=Ready"},
     }
     assert scraper.inputs["spec"] == {
@@ -326,8 +353,11 @@ def test_a_scraper_with_its_certificate_reads_metrics_over_mtls_and_one_without_
     # mtls.name unset: the chart verifies clients against the CA of hubble-metrics-server-certs.
     context = server_context(metrics["tls.crt"], metrics["tls.key"], client_ca=metrics["ca.crt"])
     with OneShotServer(context) as server:
-        answer = tls_request(server.port, client_context(scraper["ca.crt"], scraper["tls.crt"], scraper["tls.key"]),
-                             "default.hubble-metrics.cilium.io")
+        answer = tls_request(
+            server.port,
+            client_context(scraper["ca.crt"], scraper["tls.crt"], scraper["tls.key"]),
+            "default.hubble-metrics.cilium.io",
+        )
     assert answer == b"OK ping" and server.result.peer_subject == "hubble-metrics-scraper"
     with OneShotServer(server_context(metrics["tls.crt"], metrics["tls.key"], client_ca=metrics["ca.crt"])) as server:
         with pytest.raises(ssl.SSLError, match="CERTIFICATE_REQUIRED"):
@@ -338,8 +368,14 @@ def test_a_scraper_with_its_certificate_reads_metrics_over_mtls_and_one_without_
     "overrides, message",
     [
         ({"metrics": {"scraper": {}}}, "scraper needs metrics TLS: set enabled: true"),
-        ({"ca": None, "issuer": {"name": "ca", "kind": "Issuer", "namespace": "kube-system", "type": "ca"},
-          **METRICS_WITH_SCRAPER}, "only signs in its own namespace; use a ClusterIssuer"),
+        (
+            {
+                "ca": None,
+                "issuer": {"name": "ca", "kind": "Issuer", "namespace": "kube-system", "type": "ca"},
+                **METRICS_WITH_SCRAPER,
+            },
+            "only signs in its own namespace; use a ClusterIssuer",
+        ),
         ({"ca": {"namespace": "kube-system"}, **METRICS_WITH_SCRAPER}, "a namespaced CA only signs in 'kube-system'"),
     ],
 )

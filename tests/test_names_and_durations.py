@@ -30,8 +30,14 @@ def test_child_name_is_component_dash_role():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("87600h", timedelta(hours=87600)), ("1h30m", timedelta(minutes=90)), ("2160h0m0s", timedelta(days=90)),
-     ("90s", timedelta(seconds=90)), ("1.5h", timedelta(minutes=90)), ("0", timedelta(0))],
+    [
+        ("87600h", timedelta(hours=87600)),
+        ("1h30m", timedelta(minutes=90)),
+        ("2160h0m0s", timedelta(days=90)),
+        ("90s", timedelta(seconds=90)),
+        ("1.5h", timedelta(minutes=90)),
+        ("0", timedelta(0)),
+    ],
 )
 def test_parse_go_duration_accepts_go_syntax(text, expected):
     assert parse_go_duration(text) == expected

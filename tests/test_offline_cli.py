@@ -1,4 +1,5 @@
 """`cluster-tls preview | render | diff`: the offline default for people without a cluster."""
+
 import os
 import shutil
 import subprocess
@@ -66,8 +67,11 @@ def test_render_writes_one_file_per_object_and_the_release_values(tmp_path):
     ]
     release = yaml.safe_load((tmp_path / "helm/cert-manager/cert-manager/release.yaml").read_text())
     assert release == {
-        "chart": "cert-manager", "name": "cert-manager", "namespace": "cert-manager",
-        "repository": "https://charts.jetstack.io", "version": "v1.21.1",
+        "chart": "cert-manager",
+        "name": "cert-manager",
+        "namespace": "cert-manager",
+        "repository": "https://charts.jetstack.io",
+        "version": "v1.21.1",
     }
 
 
@@ -78,8 +82,13 @@ def _secret_program():
         metadata={"name": "dnspod-credentials", "namespace": "cert-manager"},
         string_data={"secretKey": password},
     )
-    k8s.helm.v3.Release("webhook", name="webhook", chart="cert-manager-webhook-dnspod", namespace="cert-manager",
-                        values={"clusterIssuer": {"secretKey": password}})
+    k8s.helm.v3.Release(
+        "webhook",
+        name="webhook",
+        chart="cert-manager-webhook-dnspod",
+        namespace="cert-manager",
+        values={"clusterIssuer": {"secretKey": password}},
+    )
 
 
 def test_secrets_render_only_as_the_redaction_marker(tmp_path):
@@ -102,8 +111,10 @@ def test_preview_lists_types_names_parents_objects_and_counts(capsys):
     assert "ClusterIssuer (cert-manager.io/v1)  private-ca-ca-issuer" in out
     assert "cert-manager/dev-ca" in out
     assert "chart=cert-manager@v1.21.1" in out
-    assert "6 resources to create: 1 CertManagerInstall, 1 Certificate (cert-manager.io/v1), " \
-           "2 ClusterIssuer (cert-manager.io/v1), 1 SelfSignedCAChain, 1 helm Release" in out
+    assert (
+        "6 resources to create: 1 CertManagerInstall, 1 Certificate (cert-manager.io/v1), "
+        "2 ClusterIssuer (cert-manager.io/v1), 1 SelfSignedCAChain, 1 helm Release" in out
+    )
 
 
 def _project_with(tmp_path, stack_yaml: str) -> Path:
@@ -149,3 +160,11 @@ def test_the_console_script_runs_the_dev_preview():
     result = subprocess.run([script, "preview", "--stack", "dev"], capture_output=True, text=True, cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr
     assert "resources to create" in result.stdout
+
+
+def test_evaluating_another_checkout_with_this_installs_code_is_flagged(tmp_path, capsys):
+    project = _project_with(tmp_path, "config: {}\n")
+    (project / "stacks" / "program.py").write_text((REPO / "stacks" / "program.py").read_text())
+    (project / "stacks" / "Pulumi.dev.yaml").write_text((REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    assert main(["--project-dir", str(project), "preview", "--stack", "dev"]) == 0
+    assert f"run with PYTHONPATH={project}" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """SelfSignedCAChain on the mock runtime: exact objects, topology, parents, ordering and outputs."""
+
 import pulumi
 import pytest
 from pydantic import ValidationError
@@ -89,7 +90,9 @@ def test_seed_001_names_are_expressible(run):
     assert cert["spec"]["issuerRef"]["name"] == "selfsigned-cluster-issuer"
     assert evaluation.named("private-ca-ca-issuer").inputs["spec"] == {"ca": {"secretName": "root-secret"}}
     assert built["chain"].issuer_ref.manifest() == {
-        "name": "my-ca-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io"
+        "name": "my-ca-issuer",
+        "kind": "ClusterIssuer",
+        "group": "cert-manager.io",
     }
 
 
@@ -116,7 +119,9 @@ def test_seed_000_namespaced_chain_names_are_expressible(run):
     assert cert["spec"]["subject"] == {"organizations": ["cluster.local", "cert-manager"]}
     assert built["chain"].issuer_ref.namespace == "kubesphere-monitoring-system"
     assert built["chain"].ca_bundle.manifest() == {
-        "secretName": "whizard-tls-assets", "namespace": "kubesphere-monitoring-system", "key": "ca.crt"
+        "secretName": "whizard-tls-assets",
+        "namespace": "kubesphere-monitoring-system",
+        "key": "ca.crt",
     }
 
 

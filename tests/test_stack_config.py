@@ -1,4 +1,5 @@
 """Stack config is validated before any resource is registered; each error names stack, key and value."""
+
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,7 @@ def test_bad_config_is_rejected_naming_stack_key_and_value(case):
 
 
 def test_secret_config_values_never_appear_in_errors():
-    config, secret_keys = config_from_entries(
-        {"cluster-tls:privateCa": {"scope": {"secure": "v1:abc"}}}, "cluster-tls"
-    )
+    config, secret_keys = config_from_entries({"cluster-tls:privateCa": {"scope": {"secure": "v1:abc"}}}, "cluster-tls")
     with pytest.raises(StackConfigError) as raised:
         run_program(main, config=config, secret_keys=secret_keys)
     assert "(got [secret])" in str(raised.value)
@@ -49,8 +48,10 @@ KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: admin, user: {token: 
 
 def test_a_kubeconfig_stored_as_a_secret_reaches_the_provider_only_as_a_secret():
     config, secret_keys = config_from_entries(
-        {"cluster-tls:kubernetes": {"context": "prod", "kubeconfig": KUBECONFIG},
-         "cluster-tls:privateCa": {"scope": "cluster"}},
+        {
+            "cluster-tls:kubernetes": {"context": "prod", "kubeconfig": KUBECONFIG},
+            "cluster-tls:privateCa": {"scope": "cluster"},
+        },
         "cluster-tls",
     )
     evaluation = run_program(main, config=config, secret_keys=["cluster-tls:kubernetes"])
@@ -64,6 +65,7 @@ def test_a_kubeconfig_stored_as_a_secret_reaches_the_provider_only_as_a_secret()
             assert reg.provider.startswith(provider.urn), reg.name
     from cluster_tls.manifests import render_files
     from cluster_tls.preview import preview_table
+
     assert "kube-token-plaintext" not in preview_table(evaluation, "dev")
     assert "kube-token-plaintext" not in "".join(render_files(evaluation).values())
 

@@ -1,4 +1,5 @@
 """The per-environment stacks, evaluated through the same loader and program as `pulumi up`."""
+
 from pathlib import Path
 
 import yaml
@@ -17,8 +18,10 @@ def test_the_three_environments_exist():
 def test_prod_renders_seed_001_names_and_hubble_values():
     files = render_files(evaluate("prod", PROJECT))
     assert yaml.safe_load(files["manifests/_cluster/clusterissuer.cert-manager.io.selfsigned-cluster-issuer.yaml"]) == {
-        "apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer",
-        "metadata": {"name": "selfsigned-cluster-issuer"}, "spec": {"selfSigned": {}},
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": {"name": "selfsigned-cluster-issuer"},
+        "spec": {"selfSigned": {}},
     }
     ca = yaml.safe_load(files["manifests/cert-manager/certificate.cert-manager.io.my-selfsigned-ca.yaml"])
     assert ca["spec"]["secretName"] == "root-secret" and ca["spec"]["isCA"] is True
@@ -28,7 +31,9 @@ def test_prod_renders_seed_001_names_and_hubble_values():
     }
     hubble = yaml.safe_load(files["outputs/hubble.yaml"])
     assert hubble["helm_values"]["hubble"]["tls"]["auto"] == {
-        "enabled": True, "method": "certmanager", "certValidityDuration": 1095,
+        "enabled": True,
+        "method": "certmanager",
+        "certValidityDuration": 1095,
         "certManagerIssuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": "my-ca-issuer"},
     }
     assert hubble["secret_names"] == ["hubble-server-certs", "hubble-relay-client-certs", "hubble-metrics-server-certs"]

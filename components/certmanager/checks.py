@@ -1,4 +1,5 @@
 """Checks across cert-manager objects that no single spec can make on its own."""
+
 from __future__ import annotations
 
 from .specs import AcmeIssuerSpec, AcmeSolver, CertificateSpec

@@ -1,4 +1,5 @@
 """CertManagerInstall: the cert-manager Helm release every cert-manager object depends on."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,9 +22,15 @@ class CertManagerInstallArgs(Spec):
     version: PinnedVersion = Field("v1.21.1", description="Pinned chart version.")
     namespace: DnsLabel = Field("cert-manager", description="Namespace of the release (created if missing).")
     release_name: DnsLabel = Field("cert-manager", description="Helm release name; fixed so object names stay stable.")
-    repository: str = Field("https://charts.jetstack.io", pattern=r"^(https://|oci://)", description="Chart repository.")
-    install_crds: bool = Field(True, description="Install the CRDs with the chart (crds.enabled, or installCRDs before v1.15).")
-    prometheus: bool = Field(True, description="prometheus.enabled (metrics scraping annotations / ServiceMonitor support).")
+    repository: str = Field(
+        "https://charts.jetstack.io", pattern=r"^(https://|oci://)", description="Chart repository."
+    )
+    install_crds: bool = Field(
+        True, description="Install the CRDs with the chart (crds.enabled, or installCRDs before v1.15)."
+    )
+    prometheus: bool = Field(
+        True, description="prometheus.enabled (metrics scraping annotations / ServiceMonitor support)."
+    )
     cluster_resource_namespace: DnsLabel | None = Field(
         None, description="Where ClusterIssuers read Secrets; defaults to the release namespace."
     )
@@ -109,9 +116,7 @@ class CertManagerInstall(TLSComponent):
         )
         self.release = release
         self.namespace = release.status.apply(lambda s: s.namespace)
-        self.cluster_resource_namespace = release.status.apply(
-            lambda _: args.effective_cluster_resource_namespace
-        )
+        self.cluster_resource_namespace = release.status.apply(lambda _: args.effective_cluster_resource_namespace)
         self.release_name = release.status.apply(lambda s: s.name)
         self.version = release.status.apply(lambda s: s.version)
         self.status = release.status.apply(lambda s: s.status)

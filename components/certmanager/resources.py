@@ -1,4 +1,5 @@
 """Registration of cert-manager objects as Pulumi custom resources, from validated specs."""
+
 from __future__ import annotations
 
 import pulumi

@@ -3,6 +3,7 @@
 The CRD schema does not express the webhook's checks (renewBefore < duration, key sizes per algorithm,
 exactly one issuer type), so they are enforced here, before anything is registered.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,10 +21,29 @@ DEFAULT_DURATION = timedelta(days=90)  # cert-manager's default when `duration` 
 IssuerKind = Literal["Issuer", "ClusterIssuer"]
 IssuerType = Literal["selfSigned", "ca", "acme", "vault", "venafi", "external"]
 KeyUsage = Literal[
-    "signing", "digital signature", "content commitment", "key encipherment", "key agreement",
-    "data encipherment", "cert sign", "crl sign", "encipher only", "decipher only", "any",
-    "server auth", "client auth", "code signing", "email protection", "s/mime", "ipsec end system",
-    "ipsec tunnel", "ipsec user", "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc",
+    "signing",
+    "digital signature",
+    "content commitment",
+    "key encipherment",
+    "key agreement",
+    "data encipherment",
+    "cert sign",
+    "crl sign",
+    "encipher only",
+    "decipher only",
+    "any",
+    "server auth",
+    "client auth",
+    "code signing",
+    "email protection",
+    "s/mime",
+    "ipsec end system",
+    "ipsec tunnel",
+    "ipsec user",
+    "timestamping",
+    "ocsp signing",
+    "microsoft sgc",
+    "netscape sgc",
 ]  # cert-manager.io/v1 KeyUsage enum
 
 
@@ -125,10 +145,16 @@ class CertificateSpec(Spec):
     dns_names: list[DnsName] = Field(default_factory=list, description="DNS SANs; '*.' wildcards allowed.")
     ip_addresses: list[IPAddress] = Field(default_factory=list, description="IP SANs.")
     is_ca: bool = Field(False, alias="isCA", description="Issue a CA certificate that can back a `ca` issuer.")
-    duration: GoDuration | None = Field(None, description="Requested lifetime, e.g. 2160h (cert-manager default 90 days).")
-    renew_before: GoDuration | None = Field(None, description="Renew this long before expiry; must be shorter than duration.")
+    duration: GoDuration | None = Field(
+        None, description="Requested lifetime, e.g. 2160h (cert-manager default 90 days)."
+    )
+    renew_before: GoDuration | None = Field(
+        None, description="Renew this long before expiry; must be shorter than duration."
+    )
     private_key: PrivateKeySpec | None = Field(None, description="Key algorithm, size, encoding, rotation policy.")
-    usages: list[KeyUsage] | None = Field(None, description="Key usages; cert-manager defaults to digital signature + key encipherment.")
+    usages: list[KeyUsage] | None = Field(
+        None, description="Key usages; cert-manager defaults to digital signature + key encipherment."
+    )
     subject: X509Subject | None = Field(None, description="Subject fields other than CN.")
     secret_template: SecretTemplate | None = Field(None, description="Labels/annotations for the Secret.")
 

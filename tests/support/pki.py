@@ -8,6 +8,7 @@ certificate's own key (so ca.crt == tls.crt); a `ca` issuer signs with the key p
 read from the Issuer's namespace or, for a ClusterIssuer, from the cluster-resource namespace.
 Every component's tests (Hubble, Whizard, Istio) use this one helper.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -185,7 +186,7 @@ class CertManager:
 
         is_ca = bool(spec.get("isCA"))
         key_usage, extended = _key_usage(spec.get("usages") or [], is_ca)
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
         lifetime = parse_go_duration(spec["duration"]) if spec.get("duration") else datetime.timedelta(days=90)
         sans: list[x509.GeneralName] = [x509.DNSName(n) for n in spec.get("dnsNames", [])]
         sans += [x509.IPAddress(ipaddress.ip_address(a)) for a in spec.get("ipAddresses", [])]

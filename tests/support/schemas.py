@@ -1,9 +1,9 @@
 """Upstream schemas as judges: cert-manager/Istio/Whizard CRDs and chart value schemas from ../shared,
 Kubernetes core kinds from the `kubernetes-validate` package."""
+
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,12 @@ class Schemas:
     def __init__(self, root: Path):
         self.root = root
         self.index = json.loads((root / "index.json").read_text())
+        self._validators: dict[str, Draft7Validator] = {}
 
-    @cache
     def _validator(self, relative: str) -> Draft7Validator:
-        return Draft7Validator(json.loads((self.root / relative).read_text()))
+        if relative not in self._validators:
+            self._validators[relative] = Draft7Validator(json.loads((self.root / relative).read_text()))
+        return self._validators[relative]
 
     def knows(self, api_version: str, kind: str) -> bool:
         return f"{api_version}|{kind}" in self.index

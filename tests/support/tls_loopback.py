@@ -5,6 +5,7 @@ it writes. In TLS 1.3 the client finishes its handshake before the server has ch
 certificate; if the client wrote first, its data could reach a server already closing, and the reset
 would discard the "certificate required" alert before the client read it.
 """
+
 from __future__ import annotations
 
 import socket
