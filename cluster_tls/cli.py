@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="cluster-tls",
         description="Evaluate a cluster-tls stack offline on Pulumi's mock runtime: the same program "
         "`pulumi up` runs, with no Pulumi CLI, cluster or credentials. Secrets show only as [secret].",
+        epilog="Exit status: 0 success (diff: no differences), 1 diff found differences, "
+        "2 error (bad config, refused combination, unknown stack).",
     )
     parser.add_argument(
         "--project-dir", type=Path, default=None, help="folder with Pulumi.yaml (default: found upward)"
@@ -108,24 +110,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         project = Project.find(args.project_dir)
-        files = render_files(evaluate(args.stack, project)) if args.command != "preview" else None
         if args.command == "preview":
             sys.stdout.write(preview_table(evaluate(args.stack, project), args.stack))
-        elif args.command == "render":
+            return 0
+        files = render_files(evaluate(args.stack, project))
+        if args.command == "render":
             write_files(files, args.out)
             print(f"wrote {len(files)} files for stack {args.stack!r} to {args.out}")
+            return 0
+        if args.against:
+            other, label = render_files(evaluate(args.against, project)), args.against
         else:
-            if args.against:
-                other, label = render_files(evaluate(args.against, project)), args.against
-            else:
-                other, label = _read_tree(args.against_dir), str(args.against_dir)
-            text = unified_diff(other, files, label, args.stack)
-            sys.stdout.write(text or f"no differences between {label} and {args.stack}\n")
-            return 1 if text else 0
+            other, label = _read_tree(args.against_dir), str(args.against_dir)
+        text = unified_diff(other, files, label, args.stack)
+        sys.stdout.write(text or f"no differences between {label} and {args.stack}\n")
+        return 1 if text else 0
     except (StackFileError, EvaluationError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+        return 2
 
 
 if __name__ == "__main__":

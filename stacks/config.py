@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import typing
 from typing import Any
 
 import pulumi
@@ -88,8 +89,25 @@ class StackConfigError(pulumi.RunError):
         super().__init__(f"stack {stack!r} has invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _known_keys() -> list[str]:
-    return [field.alias or name for name, field in StackConfig.model_fields.items()]
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_in, typing.get_args(annotation)) if m is not None), None)
+
+
+def _known_keys(parents: list[str]) -> list[str]:
+    """The keys allowed beside an unknown key at `parents` (alias path), for a "did you mean" hint."""
+    model: type[BaseModel] | None = StackConfig
+    for key in parents:
+        fields = {(f.alias or n): f for n, f in model.model_fields.items()} if model else {}
+        model = _model_in(fields[key].annotation) if key in fields else None
+    return [f.alias or n for n, f in model.model_fields.items()] if model else []
+
+
+def _key_path(loc: list[str]) -> str:
+    """`cluster-tls:hubble.relay.extraDnsNames[0]` from a validation error's location."""
+    head, *rest = loc or [""]
+    return f"{PROJECT}:{head}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rest)
 
 
 def _show(value: Any, secret: bool) -> str:
@@ -103,12 +121,11 @@ def _format_errors(error: ValidationError, secret_keys: set[str]) -> list[str]:
     for item in error.errors():
         loc = [str(p) for p in item["loc"]]
         top = loc[0] if loc else ""
-        path = f"{PROJECT}:{top}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+        path = _key_path(loc)
         secret = top in secret_keys
         if item["type"] == "extra_forbidden":
-            siblings = _known_keys() if len(loc) == 1 else []
-            hint = difflib.get_close_matches(loc[-1], siblings, n=1)
-            message = "unknown key" + (f"; did you mean {PROJECT}:{hint[0]!r}?" if hint else "")
+            hint = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=1)
+            message = "unknown key" + (f"; did you mean '{_key_path([*loc[:-1], hint[0]])}'?" if hint else "")
             problems.append(f"{path}: {message}")
             continue
         message = item["msg"].removeprefix("Value error, ")

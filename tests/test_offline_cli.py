@@ -126,7 +126,7 @@ def _project_with(tmp_path, stack_yaml: str) -> Path:
 
 def test_preview_exits_non_zero_and_names_the_key_on_bad_config(tmp_path, capsys):
     project = _project_with(tmp_path, "config:\n  cluster-tls:privateCa:\n    scope: cluster\n    duration: 10y\n")
-    assert main(["--project-dir", str(project), "preview", "--stack", "broken"]) == 1
+    assert main(["--project-dir", str(project), "preview", "--stack", "broken"]) == 2
     err = capsys.readouterr().err
     assert "stack 'broken' has invalid configuration" in err
     assert "cluster-tls:privateCa.duration: must be a Go duration" in err and "(got '10y')" in err
@@ -134,9 +134,9 @@ def test_preview_exits_non_zero_and_names_the_key_on_bad_config(tmp_path, capsys
 
 def test_unknown_stack_and_invalid_yaml_are_clear_errors(tmp_path, capsys):
     project = _project_with(tmp_path, "config: [unclosed\n")
-    assert main(["--project-dir", str(project), "preview", "--stack", "prod"]) == 1
+    assert main(["--project-dir", str(project), "preview", "--stack", "prod"]) == 2
     assert "stack 'prod': no file" in capsys.readouterr().err
-    assert main(["--project-dir", str(project), "preview", "--stack", "broken"]) == 1
+    assert main(["--project-dir", str(project), "preview", "--stack", "broken"]) == 2
     assert "is not valid YAML" in capsys.readouterr().err
 
 

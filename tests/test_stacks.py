@@ -62,3 +62,42 @@ def test_the_pulumi_entry_point_builds_exactly_what_the_offline_cli_renders():
         config, secret_keys = load_stack_config(PROJECT, stack)
         via_entry_point = run_program(entry_point, stack=stack, config=config, secret_keys=secret_keys)
         assert render_files(via_entry_point) == render_files(evaluate(stack, PROJECT)), stack
+
+
+# Renaming a resource replaces it in production: these lists change only on purpose.
+TOPOLOGY = {
+    "dev": [
+        ("cluster-tls:index:CertManagerInstall", "cert-manager"),
+        ("cluster-tls:index:SelfSignedCAChain", "private-ca"),
+        ("kubernetes:cert-manager.io/v1:Certificate", "private-ca-ca-certificate"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "private-ca-ca-issuer"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "private-ca-selfsigned-issuer"),
+        ("kubernetes:helm.sh/v3:Release", "cert-manager-release"),
+    ],
+    "staging": [
+        ("cluster-tls:index:CertManagerInstall", "cert-manager"),
+        ("cluster-tls:index:HubbleTLS", "hubble"),
+        ("cluster-tls:index:SelfSignedCAChain", "private-ca"),
+        ("kubernetes:cert-manager.io/v1:Certificate", "private-ca-ca-certificate"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "private-ca-ca-issuer"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "private-ca-selfsigned-issuer"),
+        ("kubernetes:helm.sh/v3:Release", "cert-manager-release"),
+        ("kubernetes:helm.sh/v3:Release", "hubble-cilium"),
+    ],
+    "prod": [
+        ("cluster-tls:index:CertManagerInstall", "cert-manager"),
+        ("cluster-tls:index:HubbleTLS", "hubble"),
+        ("cluster-tls:index:SelfSignedCAChain", "hubble-ca"),
+        ("kubernetes:cert-manager.io/v1:Certificate", "hubble-ca-ca-certificate"),
+        ("kubernetes:cert-manager.io/v1:Certificate", "hubble-metrics-scraper-certificate"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "hubble-ca-ca-issuer"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "hubble-ca-selfsigned-issuer"),
+        ("kubernetes:helm.sh/v3:Release", "cert-manager-release"),
+    ],
+}
+
+
+def test_each_stacks_type_and_name_list_is_pinned():
+    for stack, expected in TOPOLOGY.items():
+        registered = sorted((r.type, r.name) for r in evaluate(stack, PROJECT).registrations)
+        assert registered == expected, stack
