@@ -39,13 +39,3 @@ def parse_go_duration(text: str) -> timedelta:
     if pos != len(body) or pos == 0:
         raise ValueError("must be a Go duration such as '2160h' or '1h30m' (units h, m, s, ms; days are not accepted)")
     return timedelta(seconds=seconds)
-
-
-def format_hours(delta: timedelta) -> str:
-    """Format as whole hours when exact (``87600h``), otherwise as Go's ``XhYmZs``."""
-    total = int(delta.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if not minutes and not seconds:
-        return f"{hours}h"
-    return f"{hours}h{minutes}m{seconds}s"

@@ -310,7 +310,6 @@ class HubbleTLS(TLSComponent):
     def __init__(self, name: str, args: HubbleTLSArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = HubbleTLSArgs.coerce(args)
         super().__init__(name, opts)
-        self.args = args
         chain: SelfSignedCAChain | None = None
         if args.issuer is None:
             chain = SelfSignedCAChain(

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from components.durations import format_hours, parse_go_duration
+from components.durations import parse_go_duration
 from components.names import child_name, k8s_name
 
 
@@ -47,8 +47,3 @@ def test_parse_go_duration_accepts_go_syntax(text, expected):
 def test_parse_go_duration_refuses_other_syntax(text):
     with pytest.raises(ValueError):
         parse_go_duration(text)
-
-
-def test_format_hours_round_trips_whole_hours():
-    assert format_hours(timedelta(days=1095)) == "26280h"
-    assert format_hours(timedelta(minutes=90)) == "1h30m0s"

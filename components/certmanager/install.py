@@ -101,7 +101,6 @@ class CertManagerInstall(TLSComponent):
     def __init__(self, name: str, args: CertManagerInstallArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = CertManagerInstallArgs.coerce(args)
         super().__init__(name, opts)
-        self.args = args
         release = helm_release(
             child_name(name, "release"),
             name=args.release_name,
