@@ -1,5 +1,5 @@
 """Pulumi entry point: build what this stack's typed config enables (see stacks/program.py)."""
 
-from stacks.program import main
+from cluster_tls.stacks.program import main
 
 main()

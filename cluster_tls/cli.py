@@ -22,17 +22,17 @@ class EvaluationError(Exception):
 
 
 def _default_program(project: Project) -> Callable[[], Any]:
-    import stacks.program
+    import cluster_tls.stacks.program
 
     own = project.root / "stacks" / "program.py"
-    if own.is_file() and Path(stacks.program.__file__).resolve() != own.resolve():
+    if own.is_file() and Path(cluster_tls.stacks.program.__file__).resolve() != own.resolve():
         print(
             f"warning: evaluating {project.root} with the program installed from "
-            f"{Path(stacks.program.__file__).resolve().parent.parent}; run with PYTHONPATH={project.root} "
+            f"{Path(cluster_tls.stacks.program.__file__).resolve().parent.parent}; run with PYTHONPATH={project.root} "
             "to use that checkout's own code",
             file=sys.stderr,
         )
-    return stacks.program.main
+    return cluster_tls.stacks.program.main
 
 
 def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = None) -> Evaluation:

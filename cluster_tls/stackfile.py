@@ -2,7 +2,8 @@
 
 Objects become JSON strings and scalars strings, as in `PULUMI_CONFIG`. Encrypted `secure:` values cannot
 be decrypted offline: they are replaced by a placeholder and their key is marked secret, so they render only
-as the redaction marker.
+as the redaction marker. The file is read strictly: duplicate keys, non-string keys, recursive anchors and
+absurd nesting are errors with a location, not surprises later.
 """
 
 from __future__ import annotations
@@ -15,10 +16,75 @@ from typing import Any
 import yaml
 
 OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-secret"
+MAX_DEPTH = 64
+MAX_NODES = 100_000
 
 
 class StackFileError(Exception):
     pass
+
+
+def _where(node: yaml.Node) -> str:
+    mark = node.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Refuse what PyYAML would accept silently: duplicate keys (the last wins), cycles, alias bombs, depth."""
+    visited = 0
+    path: set[int] = set()
+
+    def walk(node: yaml.Node, depth: int) -> None:
+        nonlocal visited
+        visited += 1
+        if visited > MAX_NODES:
+            raise StackFileError(f"more than {MAX_NODES} values after expanding anchors (an alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise StackFileError(f"nesting deeper than {MAX_DEPTH} levels at {_where(node)}")
+        if id(node) in path:
+            raise StackFileError(f"a recursive anchor at {_where(node)}")
+        if isinstance(node, yaml.MappingNode):
+            path.add(id(node))
+            seen: dict[Any, yaml.Node] = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
+                    raise StackFileError(f"keys must be strings, got {key.tag.rsplit(':', 1)[-1]} at {_where(key)}")
+                if key.value in seen:
+                    raise StackFileError(
+                        f"duplicate key {key.value!r} at {_where(key)} (first at {_where(seen[key.value])})"
+                    )
+                seen[key.value] = key
+                walk(value, depth + 1)
+            path.discard(id(node))
+        elif isinstance(node, yaml.SequenceNode):
+            path.add(id(node))
+            for item in node.value:
+                walk(item, depth + 1)
+            path.discard(id(node))
+
+    walk(root, 0)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML document strictly; StackFileError (one line, with the file) on anything odd."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise StackFileError(f"{path} is not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise StackFileError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        if root is None:
+            return None
+        _check_nodes(root)
+        return yaml.safe_load(text)
+    except StackFileError as error:
+        raise StackFileError(f"{path}: {error}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from None
+    except RecursionError:
+        raise StackFileError(f"{path}: nesting too deep to read") from None
 
 
 @dataclass(frozen=True)
@@ -28,14 +94,23 @@ class Project:
     stack_config_dir: Path
 
     @classmethod
-    def find(cls, start: Path | None = None) -> Project:
+    def find(cls, start: Path | None = None, *, search_up: bool = True) -> Project:
+        """The project whose Pulumi.yaml is in `start` (or, with search_up, in a folder above it)."""
         here = (start or Path.cwd()).resolve()
-        for folder in (here, *here.parents, Path(__file__).resolve().parent.parent):
+        if start is not None and not here.is_dir():
+            raise StackFileError(f"project folder {here} does not exist")
+        for folder in (here, *here.parents) if search_up else (here,):
             project_file = folder / "Pulumi.yaml"
             if project_file.is_file():
-                meta = yaml.safe_load(project_file.read_text()) or {}
-                return cls(folder, meta.get("name", folder.name), folder / meta.get("stackConfigDir", "."))
-        raise StackFileError(f"no Pulumi.yaml found in {here} or its parents")
+                meta = read_yaml(project_file)
+                if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+                    raise StackFileError(f"{project_file} has no project name")
+                config_dir = meta.get("stackConfigDir", ".")
+                if not isinstance(config_dir, str):
+                    raise StackFileError(f"{project_file}: stackConfigDir must be a folder name")
+                return cls(folder, meta["name"], folder / config_dir)
+        where = f"{here} or its parents" if search_up else str(here)
+        raise StackFileError(f"no Pulumi.yaml in {where}")
 
     def stack_file(self, stack: str) -> Path:
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
@@ -44,20 +119,20 @@ class Project:
         return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
 
 
-def _strip_secure(value: Any) -> tuple[Any, bool]:
+def _strip_secure(value: Any, path: tuple[str, ...] = ()) -> tuple[Any, list[tuple[str, ...]]]:
+    """The value with every `{secure: ...}` replaced by the placeholder, and the paths where they were."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return OFFLINE_SECRET_PLACEHOLDER, True
-        found = False
-        out = {}
+            return OFFLINE_SECRET_PLACEHOLDER, [path]
+        out, found = {}, []
         for k, v in value.items():
-            out[k], inner = _strip_secure(v)
-            found = found or inner
+            out[k], inner = _strip_secure(v, (*path, str(k)))
+            found += inner
         return out, found
     if isinstance(value, list):
-        pairs = [_strip_secure(v) for v in value]
-        return [p[0] for p in pairs], any(p[1] for p in pairs)
-    return value, False
+        pairs = [_strip_secure(v, (*path, str(i))) for i, v in enumerate(value)]
+        return [p[0] for p in pairs], [f for p in pairs for f in p[1]]
+    return value, []
 
 
 def _as_config_string(value: Any) -> str:
@@ -68,19 +143,39 @@ def _as_config_string(value: Any) -> str:
     return str(value)
 
 
-def load_stack_config(project: Project, stack: str) -> tuple[dict[str, str], list[str]]:
+def stack_entries(project: Project, stack: str) -> dict[str, Any]:
+    """The `config:` mapping of a stack file, read strictly."""
     path = project.stack_file(stack)
     if not path.is_file():
         known = ", ".join(project.stacks()) or "none"
         raise StackFileError(f"stack {stack!r}: no file {path} (stacks: {known})")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise StackFileError(f"stack {stack!r}: {path} is not valid YAML: {error}") from None
+        document = read_yaml(path)
+    except StackFileError as error:
+        raise StackFileError(f"stack {stack!r}: {error}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(f"stack {stack!r}: {path} must be a mapping with a 'config:' key")
     entries = document.get("config") or {}
     if not isinstance(entries, dict):
         raise StackFileError(f"stack {stack!r}: 'config' in {path} must be a mapping")
-    return config_from_entries(entries, project.name)
+    return entries
+
+
+def load_stack_config(project: Project, stack: str) -> tuple[dict[str, str], list[str]]:
+    return config_from_entries(stack_entries(project, stack), project.name)
+
+
+def secure_paths(entries: dict[str, Any], project_name: str) -> dict[str, list[tuple[str, ...]]]:
+    """For each full config key, the paths inside it that are `secure:` in the stack file."""
+    found = {}
+    for key, value in entries.items():
+        full_key = key if ":" in key else f"{project_name}:{key}"
+        paths = _strip_secure(value)[1]
+        if paths:
+            found[full_key] = paths
+    return found
 
 
 def config_from_entries(entries: dict[str, Any], project_name: str) -> tuple[dict[str, str], list[str]]:
@@ -89,8 +184,8 @@ def config_from_entries(entries: dict[str, Any], project_name: str) -> tuple[dic
     secret_keys: list[str] = []
     for key, value in entries.items():
         full_key = key if ":" in key else f"{project_name}:{key}"
-        plain, secret = _strip_secure(value)
+        plain, secure = _strip_secure(value)
         config[full_key] = _as_config_string(plain)
-        if secret:
+        if secure:
             secret_keys.append(full_key)
     return config, secret_keys

@@ -18,7 +18,9 @@ _UNIT_SECONDS = {
     "m": 60.0,
     "h": 3600.0,
 }
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)", re.ASCII)
+# Go stores a Duration as int64 nanoseconds: time.ParseDuration refuses anything longer ("invalid duration").
+_MAX_SECONDS = (2**63 - 1) / 1e9
 
 
 def parse_go_duration(text: str) -> timedelta:
@@ -38,4 +40,6 @@ def parse_go_duration(text: str) -> timedelta:
         pos = match.end()
     if pos != len(body) or pos == 0:
         raise ValueError("must be a Go duration such as '2160h' or '1h30m' (units h, m, s, ms; days are not accepted)")
+    if seconds > _MAX_SECONDS:
+        raise ValueError("is out of range: Go durations end at about 2562047h (292 years)")
     return timedelta(seconds=seconds)

@@ -15,13 +15,15 @@ from typing import Annotated, Any
 import pulumi
 from pydantic import AfterValidator, Field, model_validator
 
-from .base import TLSComponent
+from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
-from .helm import helm_release
+from .helm import ChartRepository, helm_release
 from .merge import deep_merge
-from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, Spec, version_tuple
+from .context import ClusterContext
+from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, version_tuple
 from .names import child_name
+from .plan import ObjectClaim, certificate_claims
 from .selfsigned_ca import CABundleRef, SelfSignedCAChain, SelfSignedCAChainArgs
 
 # Cilium minors whose chart values schema this package is tested against (../shared/schemas/helm/cilium).
@@ -95,19 +97,19 @@ class HubbleMetricsTLS(Spec):
 class CiliumReleaseArgs(Spec):
     """Own the Cilium Helm release. Importing an existing one: `pulumi import` it first (see README)."""
 
-    release_name: DnsLabel = Field("cilium", description="Helm release name.")
-    repository: str = Field("https://helm.cilium.io/", pattern=r"^(https://|oci://)")
+    release_name: ReleaseName = Field("cilium", description="Helm release name.")
+    repository: ChartRepository = Field("https://helm.cilium.io/", description="Chart repository or oci:// location.")
     values: dict[str, Any] = Field(default_factory=dict, description="Your other Cilium values; the TLS values win.")
-    timeout_seconds: int = Field(900, ge=60, le=3600)
+    timeout_seconds: StrictInt = Field(900, ge=60, le=3600)
 
 
-class HubbleTLSArgs(Spec):
+class HubbleTLSArgs(ComponentArgs):
     """Hubble mTLS through cert-manager. Seed 001: Cilium 1.17.6, validity 1095 days, ClusterIssuer my-ca-issuer."""
 
     cilium_version: CiliumVersion = Field(description="Cilium chart version, e.g. 1.17.6 (selects the values layout).")
     namespace: DnsLabel = Field("kube-system", description="Cilium's namespace; the chart's Certificates live there.")
     cluster_name: ClusterName = Field("default", description="Cilium cluster.name; server names derive from it.")
-    cert_validity_days: int = Field(1095, ge=1, le=36500, description="hubble.tls.auto.certValidityDuration (days).")
+    cert_validity_days: StrictInt = Field(1095, ge=1, le=36500, description="hubble.tls.auto.certValidityDuration (days).")
     issuer: IssuerRef | None = Field(None, description="An existing CA issuer; unset builds a SelfSignedCAChain.")
     ca: SelfSignedCAChainArgs | None = Field(None, description="Settings of the CA chain built when `issuer` is unset.")
     private_key: PrivateKeySpec | None = Field(None, description="Key of the Hubble certificates (Cilium >= 1.20).")
@@ -160,6 +162,7 @@ class HubbleTLSArgs(Spec):
                 f"ca.namespace {self.ca.namespace!r}: a namespaced CA issuer must be in Cilium's namespace "
                 f"{self.namespace!r}, where the chart creates its Certificates"
             )
+        self._no_duplicate_names()
         if self.private_key is not None and version_tuple(self.cilium_version) < (1, 20, 0):
             raise ValueError(f"privateKey needs Cilium >= 1.20 (hubble.tls.auto.privateKey), got {self.cilium_version}")
         if self.release is not None:
@@ -170,6 +173,51 @@ class HubbleTLSArgs(Spec):
                     "Hubble server names derive from it"
                 )
         return self
+
+    def _no_duplicate_names(self) -> None:
+        """The chart puts each certificate's common name first in dnsNames, then the extras: no repeats."""
+        label = self.cluster_label
+        lists = {
+            "serverExtraDnsNames": ([f"*.{label}.hubble-grpc.cilium.io"], self.server_extra_dns_names),
+            "serverExtraIpAddresses": ([], self.server_extra_ip_addresses),
+            "relay.extraDnsNames": (["*.hubble-relay.cilium.io"], self.relay.extra_dns_names),
+            "relay.extraIpAddresses": ([], self.relay.extra_ip_addresses),
+            "metrics.extraDnsNames": ([f"{label}.hubble-metrics.cilium.io"], self.metrics.extra_dns_names),
+            "metrics.extraIpAddresses": ([], self.metrics.extra_ip_addresses),
+        }
+        for field, (given, extras) in lists.items():
+            names = [*given, *extras]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{field} lists {dupes} twice (the chart already puts {given or 'nothing'} first)")
+
+    def uses(self) -> list[tuple[str, str | None, str]]:
+        if self.issuer is None:
+            return []
+        return [(self.issuer.kind, self.issuer.namespace if self.issuer.kind == "Issuer" else None, self.issuer.name)]
+
+    def ca_chain_args(self) -> SelfSignedCAChainArgs:
+        return self.ca or SelfSignedCAChainArgs(scope="cluster", ca_common_name=f"{self.cluster_name} Hubble CA")
+
+    def claims(self, name: str, context: ClusterContext) -> list[ObjectClaim]:
+        claims: list[ObjectClaim] = []
+        issuer = self.issuer
+        if issuer is None:
+            chain = self.ca_chain_args()
+            chain_name = child_name(name, "ca")
+            claims += chain.claims(chain_name, context)
+            issuer = IssuerRef(name=chain.names(chain_name)["ca_issuer"], kind=chain.issuer_kind, type="ca")
+        for cert in chart_certificates(self, issuer):
+            meta = cert["metadata"]
+            claims += certificate_claims(
+                meta["namespace"], meta["name"], cert["spec"]["secretName"], f"the Cilium chart (HubbleTLS {name!r})"
+            )
+        scraper = self.metrics.scraper
+        if scraper is not None:
+            claims += certificate_claims(
+                scraper.namespace, scraper.secret_name, scraper.secret_name, f"HubbleTLS {name!r} (metrics scraper)"
+            )
+        return claims
 
     @property
     def cluster_label(self) -> str:
@@ -307,15 +355,20 @@ class HubbleTLS(TLSComponent):
     metrics_server_name: pulumi.Output[str | None]
     metrics_client_secret: pulumi.Output[dict | None]
 
-    def __init__(self, name: str, args: HubbleTLSArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: HubbleTLSArgs | dict,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        context: ClusterContext | None = None,
+    ):
         args = HubbleTLSArgs.coerce(args)
-        super().__init__(name, opts)
+        super().__init__(name, opts, args=args, context=context)
         chain: SelfSignedCAChain | None = None
         if args.issuer is None:
             chain = SelfSignedCAChain(
-                child_name(name, "ca"),
-                args.ca or SelfSignedCAChainArgs(scope="cluster", ca_common_name=f"{args.cluster_name} Hubble CA"),
-                self.child_opts(),
+                child_name(name, "ca"), args.ca_chain_args(), self.child_opts(), context=self.context
             )
             issuer_ref, ca_bundle = chain.issuer_ref, chain.ca_bundle
         else:

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict
 from pydantic.alias_generators import to_camel
 
 from .durations import parse_go_duration
@@ -37,8 +37,9 @@ class Spec(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_HOST_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# re.ASCII everywhere: Python's \d and \w also match non-ASCII digits and letters ('８７６００h'), Go and Kubernetes do not.
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", re.ASCII)
+_HOST_LABEL = _LABEL
 
 
 def _dns_label(value: str) -> str:
@@ -87,17 +88,17 @@ def _go_duration(value: str) -> str:
     return value
 
 
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[0-9.]+|[a-z0-9.-]+):(\d{1,5})$")
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[0-9.]+|[a-z0-9.-]+):([0-9]{1,5})$", re.ASCII)
 
 
-def _host_port(value: str) -> str:
+def host_port(value: str) -> str:
     match = _HOST_PORT.match(value)
     if not match or not 0 < int(match.group(2)) < 65536:
-        raise ValueError("must be 'host:port', e.g. '8.8.8.8:53'")
+        raise ValueError("must be 'host:port' with a port from 1 to 65535, e.g. '8.8.8.8:53'")
     return value
 
 
-_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+_SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$", re.ASCII)
 
 
 def _pinned_version(value: str) -> str:
@@ -106,12 +107,68 @@ def _pinned_version(value: str) -> str:
     return value
 
 
+# Helm refuses release names longer than 53 characters (helm/pkg/chartutil: "release name exceeds max length").
+def _release_name(value: str) -> str:
+    _dns_label(value)
+    if len(value) > 53:
+        raise ValueError("must be at most 53 characters: Helm refuses longer release names")
+    return value
+
+
+# Kubernetes' qualified names (label and annotation keys): an optional DNS-subdomain prefix and '/', then a
+# name of at most 63 characters (k8s.io/apimachinery/pkg/util/validation IsQualifiedName).
+_QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$", re.ASCII)
+
+
+def _qualified_name(value: str) -> str:
+    prefix, _, name = value.rpartition("/")
+    if "/" in value and not prefix:
+        raise ValueError(f"key {value!r}: the prefix before '/' must not be empty")
+    if prefix:
+        _dns_subdomain(prefix)
+    if not name or len(name) > 63 or not _QUALIFIED.match(name):
+        raise ValueError(
+            f"key {value!r} is not a Kubernetes qualified name: at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit, with an optional DNS-subdomain prefix and '/'"
+        )
+    return value
+
+
+def _label_value(value: str) -> str:
+    if value and (len(value) > 63 or not _QUALIFIED.match(value)):
+        raise ValueError(
+            f"label value {value!r} must be empty or at most 63 letters, digits, '-', '_' or '.', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    for key, item in value.items():
+        _qualified_name(key)
+        _label_value(item)
+    return value
+
+
+def _annotations(value: dict[str, str]) -> dict[str, str]:
+    for key in value:
+        _qualified_name(key)
+    if sum(len(k) + len(v) for k, v in value.items()) > 256 * 1024:
+        raise ValueError("annotations may hold at most 256 KiB in total")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+ReleaseName = Annotated[str, AfterValidator(_release_name)]
+Labels = Annotated[dict[str, str], AfterValidator(_labels)]
+Annotations = Annotated[dict[str, str], AfterValidator(_annotations)]
+# Integers from YAML stay integers: `true` and '3' are refused, not coerced to 1 and 3.
+StrictInt = Annotated[int, Strict()]
 K8sName = Annotated[str, AfterValidator(_dns_subdomain)]
 DnsName = Annotated[str, AfterValidator(_dns_name)]
 IPAddress = Annotated[str, AfterValidator(_ip_address)]
 GoDuration = Annotated[str, AfterValidator(_go_duration)]
-HostPort = Annotated[str, AfterValidator(_host_port)]
+HostPort = Annotated[str, AfterValidator(host_port)]
 PinnedVersion = Annotated[str, AfterValidator(_pinned_version)]
 
 

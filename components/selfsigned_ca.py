@@ -12,7 +12,7 @@ from typing import Literal
 import pulumi
 from pydantic import Field, model_validator
 
-from .base import TLSComponent
+from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.specs import (
     CAIssuerSpec,
@@ -21,10 +21,13 @@ from .certmanager.specs import (
     PrivateKeySpec,
     SelfSignedIssuerSpec,
     X509Subject,
+    check_common_name,
     check_lifetime,
 )
+from .context import ClusterContext
 from .model import DnsLabel, GoDuration, K8sName, Spec
 from .names import child_name, k8s_name
+from .plan import ObjectClaim, certificate_claims
 
 
 class CABundleRef(Spec):
@@ -35,22 +38,23 @@ class CABundleRef(Spec):
     key: str = "ca.crt"
 
 
-class SelfSignedCAChainArgs(Spec):
-    """A private CA managed by cert-manager. Names default to ones derived from the component name."""
+class SelfSignedCAChainArgs(ComponentArgs):
+    """A private CA managed by cert-manager. Names default to ones derived from the component name.
+
+    A cluster-scoped chain keeps its CA Secret in cert-manager's cluster-resource namespace, taken from the
+    component's `context` (the stack's cert-manager), never typed twice.
+    """
 
     scope: Literal["namespaced", "cluster"] = Field(
         "namespaced", description="namespaced: Issuers in `namespace`; cluster: ClusterIssuers usable everywhere."
     )
     namespace: DnsLabel | None = Field(
         None,
-        description="Namespace of the issuers and CA Secret (namespaced scope), or of the CA Secret (cluster "
-        "scope, must be cert-manager's cluster-resource namespace).",
-    )
-    cluster_resource_namespace: DnsLabel = Field(
-        "cert-manager", description="cert-manager's --cluster-resource-namespace, where ClusterIssuers read Secrets."
+        description="Namespace of the issuers and CA Secret (namespaced scope). Cluster scope: leave unset, the "
+        "CA Secret goes to cert-manager's cluster-resource namespace.",
     )
     ca_common_name: str | None = Field(
-        None, max_length=64, description="CN of the CA (default: the CA certificate name)."
+        None, description="CN of the CA, at most 64 bytes (default: the CA certificate name)."
     )
     organizations: list[str] = Field(default_factory=list, description="Subject O of the CA.")
     duration: GoDuration = Field("87600h", description="CA lifetime (seed 000: 87600h, 10 years).")
@@ -67,24 +71,48 @@ class SelfSignedCAChainArgs(Spec):
 
     @model_validator(mode="after")
     def _scope_rules(self) -> SelfSignedCAChainArgs:
+        check_common_name(self.ca_common_name)
         check_lifetime(self.duration, self.renew_before)
         if self.scope == "namespaced" and self.namespace is None:
             raise ValueError("namespace is required when scope is 'namespaced'")
-        if self.scope == "cluster" and self.namespace not in (None, self.cluster_resource_namespace):
-            raise ValueError(
-                f"namespace {self.namespace!r}: a ClusterIssuer reads its CA Secret only from cert-manager's "
-                f"cluster-resource namespace {self.cluster_resource_namespace!r} (cert-manager#2130); "
-                "leave namespace unset or set clusterResourceNamespace to match your install"
-            )
         return self
 
-    @property
-    def secret_namespace(self) -> str:
-        return self.namespace if self.scope == "namespaced" else self.cluster_resource_namespace
+    def problems(self, context: ClusterContext) -> list[str]:
+        crn = context.cluster_resource_namespace
+        if self.scope == "cluster" and self.namespace not in (None, crn):
+            return [
+                f"namespace {self.namespace!r}: a ClusterIssuer reads its CA Secret only from cert-manager's "
+                f"cluster-resource namespace {crn!r} (cert-manager#2130); leave namespace unset"
+            ]
+        return []
+
+    def secret_namespace(self, context: ClusterContext) -> str:
+        return self.namespace if self.scope == "namespaced" else context.cluster_resource_namespace
 
     @property
     def issuer_kind(self) -> Literal["Issuer", "ClusterIssuer"]:
         return "Issuer" if self.scope == "namespaced" else "ClusterIssuer"
+
+    def names(self, name: str) -> dict[str, str]:
+        certificate = self.ca_certificate_name or k8s_name(name, "ca")
+        return {
+            "selfsigned": self.self_signed_issuer_name or k8s_name(name, "selfsigned"),
+            "certificate": certificate,
+            "secret": self.ca_secret_name or certificate,
+            "ca_issuer": self.ca_issuer_name or k8s_name(name),
+        }
+
+    def claims(self, name: str, context: ClusterContext) -> list[ObjectClaim]:
+        names, kind = self.names(name), self.issuer_kind
+        issuer_namespace = self.namespace if kind == "Issuer" else None
+        owner = f"SelfSignedCAChain {name!r}"
+        return [
+            ObjectClaim(kind, issuer_namespace, names["selfsigned"], f"{owner} (selfSigned issuer)"),
+            *certificate_claims(
+                self.secret_namespace(context), names["certificate"], names["secret"], f"{owner} (CA certificate)"
+            ),
+            ObjectClaim(kind, issuer_namespace, names["ca_issuer"], f"{owner} (CA issuer)"),
+        ]
 
 
 class SelfSignedCAChain(TLSComponent):
@@ -103,18 +131,25 @@ class SelfSignedCAChain(TLSComponent):
     ca_secret_namespace: pulumi.Output[str]
     ca_key: pulumi.Output[str]
 
-    def __init__(self, name: str, args: SelfSignedCAChainArgs | dict, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: SelfSignedCAChainArgs | dict,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        context: ClusterContext | None = None,
+    ):
         args = SelfSignedCAChainArgs.coerce(args)
-        super().__init__(name, opts)
+        super().__init__(name, opts, args=args, context=context)
         kind = args.issuer_kind
         issuer_namespace = args.namespace if kind == "Issuer" else None
-        selfsigned_name = args.self_signed_issuer_name or k8s_name(name, "selfsigned")
-        certificate_name = args.ca_certificate_name or k8s_name(name, "ca")
-        secret_name = args.ca_secret_name or certificate_name
-        ca_issuer_name = args.ca_issuer_name or k8s_name(name)
+        names = args.names(name)
+        selfsigned_name, certificate_name = names["selfsigned"], names["certificate"]
+        secret_name, ca_issuer_name = names["secret"], names["ca_issuer"]
+        secret_namespace = args.secret_namespace(self.context)
 
         self.issuer_ref = IssuerRef(name=ca_issuer_name, kind=kind, type="ca", namespace=issuer_namespace)
-        self.ca_bundle = CABundleRef(secret_name=secret_name, namespace=args.secret_namespace)
+        self.ca_bundle = CABundleRef(secret_name=secret_name, namespace=secret_namespace)
         ca_spec = CertificateSpec(
             secret_name=secret_name,
             issuer_ref=IssuerRef(name=selfsigned_name, kind=kind, type="selfSigned", namespace=issuer_namespace),
@@ -137,7 +172,7 @@ class SelfSignedCAChain(TLSComponent):
         ca_certificate = resources.certificate(
             child_name(name, "ca-certificate"),
             name=certificate_name,
-            namespace=args.secret_namespace,
+            namespace=secret_namespace,
             spec=ca_spec,
             wait_ready=args.wait_for_ready,
             opts=self.child_opts(selfsigned),

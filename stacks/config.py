@@ -1,7 +1,9 @@
 """The typed configuration of a stack (`stacks/Pulumi.<stack>.yaml`), validated before anything is registered.
 
-Each top-level key `cluster-tls:<key>` is one component's Args model, so one definition feeds the
-component, the stack file and the error messages.
+Each top-level key `cluster-tls:<key>` is one model: a component's Args, or a stack-wide setting (cert-manager,
+the Kubernetes provider, namespaces, production). One definition feeds the component, the stack file and the
+error messages. Secrets: every value that Pulumi hands over as secret is collected, so that it stays a secret
+wherever it lands (see components/secret_guard.py) and never shows in an error message.
 """
 
 from __future__ import annotations
@@ -9,19 +11,26 @@ from __future__ import annotations
 import difflib
 import json
 import typing
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
-from components.certmanager.install import CertManagerInstallArgs
-from components.hubble import HubbleTLSArgs
-from components.model import Spec
-from components.selfsigned_ca import SelfSignedCAChainArgs
+from cluster_tls.components.certmanager.install import CertManagerInstallArgs
+from cluster_tls.components.context import ClusterContext
+from cluster_tls.components.hubble import HubbleTLSArgs
+from cluster_tls.components.model import DnsLabel, Spec
+from cluster_tls.components.secret_guard import SecretGuard
+from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
+from cluster_tls.stackfile import OFFLINE_SECRET_PLACEHOLDER, Project, StackFileError, secure_paths, stack_entries
 
 PROJECT = "cluster-tls"
 REDACTED = "[secret]"
+# Namespaces every cluster has; the stack may write into them without declaring them.
+BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class KubernetesSettings(Spec):
@@ -48,36 +57,36 @@ class CertManagerSettings(CertManagerInstallArgs):
         return CertManagerInstallArgs.model_validate(self.model_dump(exclude={"install"}))
 
 
+class NamespaceSettings(Spec):
+    """Namespaces the stack writes into: each is created by the stack or declared to exist already."""
+
+    create: list[DnsLabel] = Field(default_factory=list, description="Namespaces this stack creates.")
+    existing: list[DnsLabel] = Field(
+        default_factory=list, description="Namespaces that must exist before `pulumi up` (not managed here)."
+    )
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> NamespaceSettings:
+        both = sorted(set(self.create) & set(self.existing))
+        if both:
+            raise ValueError(f"{both} are listed both in create and in existing")
+        for field, names in (("create", self.create), ("existing", self.existing)):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{field} lists {dupes} more than once")
+        return self
+
+
 class StackConfig(Spec):
+    production: bool = Field(False, description="This stack serves production.")
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
+    namespaces: NamespaceSettings = Field(default_factory=NamespaceSettings)
     private_ca: SelfSignedCAChainArgs | None = Field(None, description="A private CA chain (SelfSignedCAChain).")
     hubble: HubbleTLSArgs | None = Field(None, description="Cilium Hubble mutual TLS (HubbleTLS).")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _cluster_resource_namespace_follows_cert_manager(cls, data: Any) -> Any:
-        """ClusterIssuer chains default to the cluster-resource namespace of this stack's cert-manager."""
-        if not isinstance(data, dict):
-            return data
-        cert_manager = data.get("certManager") or {}
-        if not isinstance(cert_manager, dict):
-            return data
-        crn = cert_manager.get("clusterResourceNamespace") or cert_manager.get("namespace")
-        if not crn:
-            return data
-        data = dict(data)
-        private_ca = data.get("privateCa")
-        if isinstance(private_ca, dict) and "clusterResourceNamespace" not in private_ca:
-            data["privateCa"] = {**private_ca, "clusterResourceNamespace": crn}
-        hubble = data.get("hubble")
-        if (
-            isinstance(hubble, dict)
-            and isinstance(hubble.get("ca"), dict)
-            and "clusterResourceNamespace" not in hubble["ca"]
-        ):
-            data["hubble"] = {**hubble, "ca": {**hubble["ca"], "clusterResourceNamespace": crn}}
-        return data
+    def context(self) -> ClusterContext:
+        return ClusterContext(cert_manager=self.cert_manager.install_args().ref(), production=self.production)
 
 
 class StackConfigError(pulumi.RunError):
@@ -87,6 +96,15 @@ class StackConfigError(pulumi.RunError):
         self.stack = stack
         self.problems = problems
         super().__init__(f"stack {stack!r} has invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    config: StackConfig
+    guard: SecretGuard  # every secret string of this stack's config
+
+    def error(self, problems: list[str]) -> StackConfigError:
+        return StackConfigError(pulumi.get_stack(), [self.guard.redact(p) for p in problems])
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -104,9 +122,9 @@ def _known_keys(parents: list[str]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()] if model else []
 
 
-def _key_path(loc: list[str]) -> str:
+def key_path(loc: list[str] | tuple[str, ...]) -> str:
     """`cluster-tls:hubble.relay.extraDnsNames[0]` from a validation error's location."""
-    head, *rest = loc or [""]
+    head, *rest = list(loc) or [""]
     return f"{PROJECT}:{head}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rest)
 
 
@@ -121,11 +139,11 @@ def _format_errors(error: ValidationError, secret_keys: set[str]) -> list[str]:
     for item in error.errors():
         loc = [str(p) for p in item["loc"]]
         top = loc[0] if loc else ""
-        path = _key_path(loc)
+        path = key_path(loc)
         secret = top in secret_keys
         if item["type"] == "extra_forbidden":
             hint = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=1)
-            message = "unknown key" + (f"; did you mean '{_key_path([*loc[:-1], hint[0]])}'?" if hint else "")
+            message = "unknown key" + (f"; did you mean '{key_path([*loc[:-1], hint[0]])}'?" if hint else "")
             problems.append(f"{path}: {message}")
             continue
         message = item["msg"].removeprefix("Value error, ")
@@ -149,17 +167,69 @@ def _secret_fields_set(model: BaseModel, path: tuple[str, ...] = ()) -> list[tup
     return found
 
 
-def read_raw_config(project: str = PROJECT) -> tuple[dict[str, Any], set[str]]:
-    """All `<project>:<key>` config values of this stack, with objects decoded, and the secret keys."""
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _at(value: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _secure_paths_on_disk(project: str) -> dict[str, list[tuple[str, ...]]]:
+    """Which fields inside each secret key are `secure:` in this stack's file (the CLI only says which keys).
+
+    Pulumi runs the program in the project folder, so the stack file is found from there. Without it (config
+    from an ESC environment, say) every string of a secret key counts as secret.
+    """
+    try:
+        found = Project.find(Path.cwd(), search_up=False)
+        if found.name != project:
+            return {}
+        return secure_paths(stack_entries(found, pulumi.get_stack()), project)
+    except (StackFileError, OSError):
+        return {}
+
+
+def secret_strings(raw: dict[str, Any], secret_keys: set[str], paths: dict[str, list[tuple[str, ...]]]) -> list[str]:
+    values: list[str] = []
+    for key in secret_keys:
+        inner = paths.get(f"{PROJECT}:{key}")
+        if inner:
+            values += [s for path in inner for s in _strings(_at(raw[key], path))]
+        else:
+            values += _strings(raw[key])
+    return values
+
+
+def read_raw_config(project: str = PROJECT) -> tuple[dict[str, Any], set[str], list[str]]:
+    """All `<project>:<key>` config values of this stack (objects decoded), the secret keys, and problems:
+    keys under a misspelled project prefix (`cluster_tls:privateCa`), which Pulumi would pass on silently."""
     prefix = f"{project}:"
     raw_values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret_full_keys = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
     raw: dict[str, Any] = {}
     secret_keys = set()
+    problems = []
     for full_key in sorted(raw_values):
-        if not full_key.startswith(prefix):
+        namespace, _, key = full_key.partition(":")
+        if namespace != project:
+            near = difflib.SequenceMatcher(None, namespace.lower(), project).ratio() >= 0.8
+            if near:
+                problems.append(f"{full_key}: unknown config namespace {namespace!r}; did you mean '{prefix}{key}'?")
             continue
-        key = full_key[len(prefix) :]
         value = raw_values[full_key]
         if isinstance(value, str):
             try:
@@ -169,24 +239,50 @@ def read_raw_config(project: str = PROJECT) -> tuple[dict[str, Any], set[str]]:
         raw[key] = value
         if full_key in secret_full_keys:
             secret_keys.add(key)
-    return raw, secret_keys
+    return raw, secret_keys, problems
 
 
-def load_stack_config() -> StackConfig:
+def _opaque_offline_secrets(raw: dict[str, Any], secret_keys: set[str]) -> list[str]:
+    """A key encrypted as a whole (`pulumi config set --secret kubernetes '{...}'`) cannot be read offline.
+
+    The Kubernetes settings then stand for "an explicit provider with secret settings"; any other such key
+    cannot be evaluated without its structure.
+    """
+    problems = []
+    for key in sorted(secret_keys):
+        if raw[key] != OFFLINE_SECRET_PLACEHOLDER:
+            continue
+        if key == "kubernetes":
+            raw[key] = {"kubeconfig": OFFLINE_SECRET_PLACEHOLDER}
+        else:
+            problems.append(
+                f"{key_path([key])}: is encrypted as a whole, so it cannot be read offline; encrypt only the "
+                f"secret fields inside it (`pulumi config set --secret --path {key}.<field> ...`)"
+            )
+    return problems
+
+
+def load_stack(project: str = PROJECT) -> LoadedStack:
     stack = pulumi.get_stack()
-    raw, secret_keys = read_raw_config()
+    raw, secret_keys, problems = read_raw_config(project)
+    guard = SecretGuard(secret_strings(raw, secret_keys, _secure_paths_on_disk(project)))
+    problems += _opaque_offline_secrets(raw, secret_keys)
     try:
         config = StackConfig.model_validate(raw)
     except ValidationError as error:
-        raise StackConfigError(stack, _format_errors(error, secret_keys)) from None
-    plain = [path for path in _secret_fields_set(config) if path[0] not in secret_keys]
-    if plain:
-        raise StackConfigError(
-            stack,
-            [
-                f"{PROJECT}:{'.'.join(path)}: holds a secret but is stored in plain text; store it with "
-                f"`pulumi config set --secret --path {'.'.join(path)} ...`"
-                for path in plain
-            ],
-        )
-    return config
+        problems += _format_errors(error, secret_keys)
+        config = None
+    if config is not None:
+        problems += [
+            f"{PROJECT}:{'.'.join(path)}: holds a secret but is stored in plain text; store it with "
+            f"`pulumi config set --secret --path {'.'.join(path)} ...`"
+            for path in _secret_fields_set(config)
+            if path[0] not in secret_keys
+        ]
+    if problems:
+        raise StackConfigError(stack, [guard.redact(p) for p in problems])
+    return LoadedStack(config, guard)
+
+
+def load_stack_config() -> StackConfig:
+    return load_stack().config

@@ -1,18 +1,93 @@
 """The stack program: read this stack's typed config and build the components it enables.
 
 `__main__.py` (the real `pulumi up`) and `cluster-tls preview/render` (the mock runtime) both call `main`.
+Adding a component is one line in COMPONENTS: planning, collision and namespace checks, ordering and
+exports are the same for all of them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.certmanager.install import CertManagerInstall
-from components.hubble import HubbleTLS
-from components.selfsigned_ca import SelfSignedCAChain
+from cluster_tls.components import secret_guard
+from cluster_tls.components.base import ComponentArgs, TLSComponent
+from cluster_tls.components.certmanager.install import CertManagerInstall
+from cluster_tls.components.context import ClusterContext
+from cluster_tls.components.hubble import HubbleTLS
+from cluster_tls.components.plan import ClaimLedger, ObjectClaim, PlanError
+from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
 
-from .config import StackConfig, load_stack_config
+from .config import BUILT_IN_NAMESPACES, LoadedStack, StackConfig, key_path, load_stack
+
+
+@dataclass(frozen=True)
+class StackComponent:
+    field: str  # StackConfig field; its config key is the camelCase alias
+    name: str  # Pulumi logical name
+    component: type[TLSComponent]
+
+    def key(self) -> str:
+        return key_path([StackConfig.model_fields[self.field].alias or self.field])
+
+
+# In build order: a component may use what an earlier one creates (an issuer, a Secret).
+COMPONENTS = (
+    StackComponent("private_ca", "private-ca", SelfSignedCAChain),
+    StackComponent("hubble", "hubble", HubbleTLS),
+)
+
+
+@dataclass
+class StackPlan:
+    claims: dict[str, list[ObjectClaim]]  # component name -> its claims
+    namespaces: dict[str, str]  # namespace -> how it comes to exist
+
+    def owner_of(self, kind: str, namespace: str | None, name: str) -> str | None:
+        for component, claims in self.claims.items():
+            if any(c.key == (kind, namespace, name) for c in claims):
+                return component
+        return None
+
+
+def _enabled(config: StackConfig) -> list[tuple[StackComponent, ComponentArgs]]:
+    return [(entry, getattr(config, entry.field)) for entry in COMPONENTS if getattr(config, entry.field) is not None]
+
+
+def plan_stack(loaded: LoadedStack, context: ClusterContext) -> StackPlan:
+    """Check every component against the context, each other and the namespaces, before registering anything."""
+    config = loaded.config
+    problems: list[str] = []
+    ledger = ClaimLedger()
+    claims: dict[str, list[ObjectClaim]] = {}
+    for entry, args in _enabled(config):
+        owned = []
+        try:
+            owned = args.check(entry.name, context)
+            ledger.add(owned)
+        except PlanError as error:
+            problems += [f"{entry.key()}: {p}" for p in error.problems]
+        claims[entry.name] = owned
+
+    namespaces = {ns: "built in" for ns in BUILT_IN_NAMESPACES}
+    if config.cert_manager.install:
+        namespaces[config.cert_manager.namespace] = "created by the cert-manager Helm release"
+    namespaces.update({ns: "declared existing (must exist before `pulumi up`)" for ns in config.namespaces.existing})
+    namespaces.update({ns: "created by this stack" for ns in config.namespaces.create})
+    for entry, _ in _enabled(config):
+        for claim in claims[entry.name]:
+            if claim.namespace is not None and claim.namespace not in namespaces:
+                problems.append(
+                    f"{entry.key()}: namespace {claim.namespace!r} ({claim.describe()}, {claim.owner}) is neither "
+                    f"created by this stack nor declared existing: add it to {key_path(['namespaces', 'create'])} "
+                    f"or {key_path(['namespaces', 'existing'])}"
+                )
+                namespaces[claim.namespace] = "missing"
+    if problems:
+        raise loaded.error(problems)
+    return StackPlan(claims, namespaces)
 
 
 def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
@@ -28,39 +103,36 @@ def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(providers=[provider])
 
 
-def build(config: StackConfig) -> dict[str, pulumi.Resource]:
+def build(loaded: LoadedStack) -> dict[str, pulumi.Resource]:
+    config = loaded.config
+    context = config.context()
+    plan = plan_stack(loaded, context)
+    guard = secret_guard.install(loaded.guard.secrets)
     base = _provider_opts(config)
     built: dict[str, pulumi.Resource] = {}
     after_cert_manager: list[pulumi.Resource] = []
     if config.cert_manager.install:
-        built["cert_manager"] = CertManagerInstall("cert-manager", config.cert_manager.install_args(), base)
-        after_cert_manager = [built["cert_manager"]]
-    ordered = pulumi.ResourceOptions.merge(base, pulumi.ResourceOptions(depends_on=after_cert_manager))
+        built["cert-manager"] = CertManagerInstall("cert-manager", config.cert_manager.install_args(), base)
+        after_cert_manager = [built["cert-manager"]]
+    created = {
+        ns: k8s.core.v1.Namespace(f"namespace-{ns}", metadata={"name": ns}, opts=base)
+        for ns in config.namespaces.create
+    }
 
-    if config.private_ca:
-        chain = SelfSignedCAChain("private-ca", config.private_ca, ordered)
-        built["private_ca"] = chain
-        pulumi.export("privateCaIssuer", chain.issuer)
-        pulumi.export("privateCaSecret", {"name": chain.ca_secret_name, "namespace": chain.ca_secret_namespace})
-
-    if config.hubble:
-        chain = built.get("private_ca")
-        uses_stack_ca = (
-            chain is not None
-            and config.hubble.issuer is not None
-            and (config.hubble.issuer.manifest() == chain.issuer_ref.manifest())
+    for entry, args in _enabled(config):
+        claims = plan.claims[entry.name]
+        needs = [created[ns] for ns in sorted({c.namespace for c in claims if c.namespace in created})]
+        providers = sorted(
+            {owner for use in args.uses() if (owner := plan.owner_of(*use)) and owner != entry.name}
         )
-        hubble_opts = (
-            pulumi.ResourceOptions.merge(ordered, pulumi.ResourceOptions(depends_on=[chain]))
-            if uses_stack_ca
-            else ordered
+        opts = pulumi.ResourceOptions.merge(
+            base, pulumi.ResourceOptions(depends_on=after_cert_manager + needs + [built[p] for p in providers])
         )
-        hubble = HubbleTLS("hubble", config.hubble, hubble_opts)
-        built["hubble"] = hubble
-        pulumi.export("hubbleCiliumValues", hubble.helm_values)
-        pulumi.export("hubbleServerNames", hubble.server_name_pattern)
+        component = entry.component(entry.name, args, opts, context=context)
+        built[entry.name] = component
+        pulumi.export(StackConfig.model_fields[entry.field].alias, guard.wrap(component.outputs))
     return built
 
 
 def main() -> dict[str, pulumi.Resource]:
-    return build(load_stack_config())
+    return build(load_stack())

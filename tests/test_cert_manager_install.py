@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
+from cluster_tls.components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
 
 
 def install(args):

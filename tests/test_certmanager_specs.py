@@ -5,8 +5,8 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from components.certmanager.checks import acme_solver_problems
-from components.certmanager.specs import (
+from cluster_tls.components.certmanager.checks import acme_solver_problems
+from cluster_tls.components.certmanager.specs import (
     AcmeIssuerSpec,
     CertificateSpec,
     IssuerRef,
@@ -57,7 +57,7 @@ def test_certificate_manifest_is_exact_camel_case():
         ({"duration": "90d"}, "Go duration"),
         ({"privateKey": {"algorithm": "RSA", "size": 1024}}, "between 2048 and 8192"),
         ({"privateKey": {"algorithm": "ECDSA", "size": 512}}, "256, 384 or 521"),
-        ({"privateKey": {"algorithm": "Ed25519", "size": 256}}, "must be unset for Ed25519"),
+        ({"privateKey": {"algorithm": "Ed25519", "size": 256}}, "has no effect for Ed25519 (cert-manager ignores it"),
         ({"privateKey": {"algorithm": "DSA"}}, "Input should be 'RSA', 'ECDSA' or 'Ed25519'"),
         ({"privateKey": {"rotationPolicy": "Alway"}}, "Input should be 'Always' or 'Never'"),
         ({"dnsNames": [], "commonName": None}, "at least one of commonName, dnsNames or ipAddresses"),

@@ -7,9 +7,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from components.certmanager.install import CertManagerInstall
-from components.certmanager.specs import IssuerRef
-from components.hubble import SCHEMA_VERSIONS, HubbleTLS, HubbleTLSArgs, chart_certificates
+from cluster_tls.components.certmanager.install import CertManagerInstall
+from cluster_tls.components.certmanager.specs import IssuerRef
+from cluster_tls.components.hubble import SCHEMA_VERSIONS, HubbleTLS, HubbleTLSArgs, chart_certificates
 from tests.support.pki import CertManager, IssuanceError
 from tests.support.tls_loopback import (
     OneShotServer,

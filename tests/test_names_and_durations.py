@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from components.durations import parse_go_duration
-from components.names import child_name, k8s_name
+from cluster_tls.components.durations import parse_go_duration
+from cluster_tls.components.names import child_name, k8s_name
 
 
 def test_k8s_name_joins_and_normalises_parts():

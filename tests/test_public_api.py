@@ -2,7 +2,7 @@
 
 import pulumi
 
-from components import HubbleTLS, HubbleTLSArgs, SelfSignedCAChain, SelfSignedCAChainArgs
+from cluster_tls.components import HubbleTLS, HubbleTLSArgs, SelfSignedCAChain, SelfSignedCAChainArgs
 
 
 def test_a_chains_issuer_ref_is_accepted_by_hubble_and_orders_it(run):

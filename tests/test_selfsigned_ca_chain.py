@@ -4,13 +4,16 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
-from components.selfsigned_ca import SelfSignedCAChain, SelfSignedCAChainArgs
+from cluster_tls.components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
+from cluster_tls.components.context import ClusterContext
+from cluster_tls.components.plan import PlanError
+from cluster_tls.components.selfsigned_ca import SelfSignedCAChain, SelfSignedCAChainArgs
+from cluster_tls.mockrun import Evaluation
 
 CR = "kubernetes:cert-manager.io/v1:"
 
 
-def build_chain(args, *, with_install=False):
+def build_chain(args, *, with_install=False, context=None):
     built = {}
 
     def program():
@@ -18,7 +21,7 @@ def build_chain(args, *, with_install=False):
         if with_install:
             built["install"] = CertManagerInstall("cert-manager", CertManagerInstallArgs())
             opts = pulumi.ResourceOptions(depends_on=[built["install"]])
-        built["chain"] = SelfSignedCAChain("private-ca", args, opts)
+        built["chain"] = SelfSignedCAChain("private-ca", args, opts, context=context)
 
     return program, built
 
@@ -149,8 +152,35 @@ def test_outputs_are_registered_and_name_the_ca_issuer_and_bundle(run):
 
 def test_cluster_chain_refuses_a_ca_secret_outside_the_cluster_resource_namespace(run):
     program, _ = build_chain({"scope": "cluster", "namespace": "default"})
-    with pytest.raises(ValidationError, match="cluster-resource namespace 'cert-manager'"):
-        run(program)
+    evaluation = Evaluation()
+    with pytest.raises(PlanError, match="cluster-resource namespace 'cert-manager'"):
+        run(program, evaluation=evaluation)
+    assert evaluation.registrations == []
+
+
+def test_a_chain_whose_issuer_names_collide_is_refused_naming_both_roles(run):
+    program, _ = build_chain({"scope": "cluster", "selfSignedIssuerName": "ca", "caIssuerName": "ca"})
+    evaluation = Evaluation()
+    with pytest.raises(PlanError) as raised:
+        run(program, evaluation=evaluation)
+    assert str(raised.value) == (
+        "ClusterIssuer ca would be written twice: by SelfSignedCAChain 'private-ca' (selfSigned issuer) "
+        "and by SelfSignedCAChain 'private-ca' (CA issuer)"
+    )
+    assert evaluation.registrations == []
+
+
+def test_two_chains_of_one_program_writing_one_secret_are_refused_before_the_second_registers(run):
+    context = ClusterContext()
+
+    def program():
+        SelfSignedCAChain("one", {"scope": "cluster", "caSecretName": "root"}, context=context)
+        SelfSignedCAChain("two", {"scope": "cluster", "caSecretName": "root"}, context=context)
+
+    evaluation = Evaluation()
+    with pytest.raises(PlanError, match="Secret cert-manager/root would be written twice: by SelfSignedCAChain 'one'"):
+        run(program, evaluation=evaluation)
+    assert not [r for r in evaluation.registrations if r.name.startswith("two")]
 
 
 def test_namespaced_chain_requires_a_namespace():
@@ -159,7 +189,8 @@ def test_namespaced_chain_requires_a_namespace():
 
 
 def test_a_custom_cluster_resource_namespace_moves_the_ca_secret(run):
-    program, built = build_chain({"scope": "cluster", "clusterResourceNamespace": "security"})
+    install = CertManagerInstallArgs(cluster_resource_namespace="security")
+    program, built = build_chain({"scope": "cluster"}, context=ClusterContext(cert_manager=install.ref()))
     evaluation = run(program)
     assert evaluation.named("private-ca-ca-certificate").inputs["metadata"]["namespace"] == "security"
     assert built["chain"].ca_bundle.namespace == "security"

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..base import TLSComponent
-from ..helm import helm_release
+from ..context import CertManagerRef, ClusterContext
+from ..helm import ChartRepository, helm_release
 from ..merge import deep_merge
-from ..model import DnsLabel, HostPort, PinnedVersion, Spec, version_tuple
+from ..model import DnsLabel, PinnedVersion, ReleaseName, Spec, StrictInt, host_port, version_tuple
 from ..names import child_name
 
 _RECURSIVE_FLAGS = ("--dns01-recursive-nameservers", "--dns01-self-check-nameservers")
+_CRN_FLAG = "--cluster-resource-namespace"
+
+
+def _resolver(value: str) -> str:
+    # internal/apis/config/controller/validation/validation.go (v1.21.1) L69-83: each recursive nameserver is
+    # `<ip>:<port>` or a DNS-over-HTTPS URL `https://<host>/...` (RFC 8484).
+    if value.startswith("https://"):
+        rest = value[len("https://") :]
+        host = rest.split("/", 1)[0]
+        if not host or any(c.isspace() for c in value):
+            raise ValueError("must be 'host:port' or a DNS-over-HTTPS URL such as 'https://1.1.1.1/dns-query'")
+        return value
+    try:
+        return host_port(value)
+    except ValueError:
+        raise ValueError(
+            "must be 'host:port' (port 1-65535) or a DNS-over-HTTPS URL such as 'https://1.1.1.1/dns-query'"
+        ) from None
+
+
+Resolver = Annotated[str, AfterValidator(_resolver)]
 
 
 class CertManagerInstallArgs(Spec):
@@ -21,9 +43,12 @@ class CertManagerInstallArgs(Spec):
 
     version: PinnedVersion = Field("v1.21.1", description="Pinned chart version.")
     namespace: DnsLabel = Field("cert-manager", description="Namespace of the release (created if missing).")
-    release_name: DnsLabel = Field("cert-manager", description="Helm release name; fixed so object names stay stable.")
-    repository: str = Field(
-        "https://charts.jetstack.io", pattern=r"^(https://|oci://)", description="Chart repository."
+    release_name: ReleaseName = Field(
+        "cert-manager", description="Helm release name; fixed so object names stay stable."
+    )
+    repository: ChartRepository = Field(
+        "https://charts.jetstack.io",
+        description="Chart repository (https://) or OCI location (oci://quay.io/jetstack/charts).",
     )
     install_crds: bool = Field(
         True, description="Install the CRDs with the chart (crds.enabled, or installCRDs before v1.15)."
@@ -34,16 +59,17 @@ class CertManagerInstallArgs(Spec):
     cluster_resource_namespace: DnsLabel | None = Field(
         None, description="Where ClusterIssuers read Secrets; defaults to the release namespace."
     )
-    dns01_recursive_nameservers: list[HostPort] = Field(
+    dns01_recursive_nameservers: list[Resolver] = Field(
         default_factory=list,
-        description="Resolvers for the DNS-01 self-check, e.g. ['119.29.29.29:53', '8.8.8.8:53'].",
+        description="Resolvers for the DNS-01 self-check: 'host:port' or DNS-over-HTTPS URLs, "
+        "e.g. ['119.29.29.29:53', '8.8.8.8:53'].",
     )
     dns01_recursive_nameservers_only: bool = Field(
         False, description="Use only those resolvers (fixes challenges stuck 'pending' behind cluster-local DNS)."
     )
     extra_args: list[str] = Field(default_factory=list, description="Additional controller flags.")
     values: dict[str, Any] = Field(default_factory=dict, description="Other chart values; the settings above win.")
-    timeout_seconds: int = Field(600, ge=60, le=3600, description="How long Helm waits for the release to be ready.")
+    timeout_seconds: StrictInt = Field(600, ge=60, le=3600, description="How long Helm waits for the release to be ready.")
 
     @model_validator(mode="after")
     def _consistent(self) -> CertManagerInstallArgs:
@@ -56,13 +82,58 @@ class CertManagerInstallArgs(Spec):
                 raise ValueError(
                     f"extraArgs {arg!r}: set dns01RecursiveNameservers / dns01RecursiveNameserversOnly instead"
                 )
+        self._one_cluster_resource_namespace()
         if self.install_crds and version_tuple(self.version) < (1, 6, 0):
             raise ValueError(f"version {self.version!r} is too old; cert-manager.io/v1 needs chart v1.6.0 or newer")
         return self
 
+    def _one_cluster_resource_namespace(self) -> None:
+        """Every place that can set where ClusterIssuers read Secrets must agree, or ClusterIssuer chains break.
+
+        The chart passes `--cluster-resource-namespace={{ clusterResourceNamespace }}` or `$(POD_NAMESPACE)`,
+        then `extraArgs` (deploy/charts/cert-manager/templates/deployment.yaml, v1.21.1 L100-115), and the last
+        flag wins; the `namespace` value moves the pods, and with them the default.
+        """
+        sources = {"namespace": self.namespace}
+        moved = self.values.get("namespace")
+        if moved:
+            sources["values.namespace"] = moved
+        if self.cluster_resource_namespace:
+            sources["clusterResourceNamespace"] = self.cluster_resource_namespace
+        in_values = self.values.get("clusterResourceNamespace")
+        if in_values:
+            sources["values.clusterResourceNamespace"] = in_values
+        for arg in self.extra_args:
+            if arg == _CRN_FLAG or arg.startswith(_CRN_FLAG + "="):
+                sources[f"extraArgs {arg!r}"] = arg.partition("=")[2] or "(missing)"
+        if moved and moved != self.namespace:
+            raise ValueError(
+                f"values.namespace {moved!r} moves cert-manager out of namespace {self.namespace!r}: "
+                "set namespace instead"
+            )
+        crn_sources = {k: v for k, v in sources.items() if k not in ("namespace", "values.namespace")}
+        if len(set(crn_sources.values())) > 1:
+            listed = ", ".join(f"{k}={v!r}" for k, v in crn_sources.items())
+            raise ValueError(
+                f"cert-manager's cluster-resource namespace is set differently in {listed}: "
+                "set it once, with clusterResourceNamespace"
+            )
+
     @property
     def effective_cluster_resource_namespace(self) -> str:
-        return self.cluster_resource_namespace or self.namespace
+        return self.cluster_resource_namespace or self.values.get("clusterResourceNamespace") or self.namespace
+
+    def ref(self) -> CertManagerRef:
+        """What other components need to know about this cert-manager."""
+        service_account = (self.values.get("serviceAccount") or {}).get("name")
+        crn = self.effective_cluster_resource_namespace
+        return CertManagerRef(
+            namespace=self.namespace,
+            cluster_resource_namespace=crn if crn != self.namespace else None,
+            release_name=self.release_name,
+            service_account_name=service_account or None,
+            version=self.version,
+        )
 
     def helm_values(self) -> dict[str, Any]:
         ours: dict[str, Any] = {"prometheus": {"enabled": self.prometheus}}
@@ -74,8 +145,8 @@ class CertManagerInstallArgs(Spec):
             ours["crds"] = {"enabled": self.install_crds, "keep": True}
         else:
             ours["installCRDs"] = self.install_crds
-        if self.cluster_resource_namespace:
-            ours["clusterResourceNamespace"] = self.cluster_resource_namespace
+        if self.effective_cluster_resource_namespace != self.namespace:
+            ours["clusterResourceNamespace"] = self.effective_cluster_resource_namespace
         if self.dns01_recursive_nameservers:
             ours["dns01RecursiveNameservers"] = ",".join(self.dns01_recursive_nameservers)
             ours["dns01RecursiveNameserversOnly"] = self.dns01_recursive_nameservers_only
@@ -101,6 +172,7 @@ class CertManagerInstall(TLSComponent):
     def __init__(self, name: str, args: CertManagerInstallArgs | dict, opts: pulumi.ResourceOptions | None = None):
         args = CertManagerInstallArgs.coerce(args)
         super().__init__(name, opts)
+        self.args = args
         release = helm_release(
             child_name(name, "release"),
             name=args.release_name,
@@ -128,3 +200,7 @@ class CertManagerInstall(TLSComponent):
                 "status": self.status,
             }
         )
+
+    def context(self, *, production: bool = False) -> ClusterContext:
+        """A ClusterContext for the components that use this cert-manager (pass it as their `context`)."""
+        return ClusterContext(cert_manager=self.args.ref(), production=production)

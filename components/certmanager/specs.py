@@ -1,7 +1,8 @@
 """Typed specs for cert-manager `cert-manager.io/v1` objects, checked against cert-manager's own rules.
 
 The CRD schema does not express the webhook's checks (renewBefore < duration, key sizes per algorithm,
-exactly one issuer type), so they are enforced here, before anything is registered.
+exactly one issuer type), so they are enforced here, before anything is registered. They follow cert-manager
+v1.21.1 `internal/apis/certmanager/validation/certificate.go` (cited by line below).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from ..durations import parse_go_duration
-from ..model import DnsLabel, DnsName, GoDuration, IPAddress, K8sName, Spec
+from ..model import Annotations, DnsLabel, DnsName, GoDuration, IPAddress, K8sName, Labels, Spec, StrictInt
 
 GROUP = "cert-manager.io"
 API_VERSION = f"{GROUP}/v1"
@@ -47,11 +48,31 @@ KeyUsage = Literal[
 ]  # cert-manager.io/v1 KeyUsage enum
 
 
-def check_lifetime(duration: str | None, renew_before: str | None) -> None:
-    """cert-manager's webhook rules for `duration` and `renewBefore` (cert-manager#4122, #1122)."""
+def check_lifetime(duration: str | None, renew_before: str | None, renew_before_percentage: int | None = None) -> None:
+    """cert-manager's webhook rules for `duration`, `renewBefore` and `renewBeforePercentage`.
+
+    certificate.go ValidateDuration (v1.21.1 L358-402): duration >= 1h; at most one of renewBefore and
+    renewBeforePercentage; renewBefore >= 5m and < duration; a percentage p gives duration * (100 - p) / 100,
+    which must also be >= 5m and < duration (cert-manager#4122, #1122).
+    """
     lifetime = parse_go_duration(duration) if duration else DEFAULT_DURATION
     if lifetime < timedelta(hours=1):
         raise ValueError(f"duration must be at least 1h (cert-manager's minimum), got {duration!r}")
+    if renew_before is not None and renew_before_percentage is not None:
+        raise ValueError("set renewBefore or renewBeforePercentage, not both (cert-manager refuses the pair)")
+    if renew_before_percentage is not None:
+        renewal = lifetime * (100 - renew_before_percentage) / 100
+        if renewal < timedelta(minutes=5):
+            raise ValueError(
+                f"renewBeforePercentage {renew_before_percentage} of duration {duration or '2160h default'} "
+                "comes to less than 5m, cert-manager's minimum"
+            )
+        if renewal >= lifetime:
+            raise ValueError(
+                f"renewBeforePercentage {renew_before_percentage} must come to less than the duration "
+                f"({duration or '2160h default'})"
+            )
+        return
     if renew_before is None:
         return
     renewal = parse_go_duration(renew_before)
@@ -62,6 +83,12 @@ def check_lifetime(duration: str | None, renew_before: str | None) -> None:
             f"renewBefore ({renew_before}) must be shorter than duration "
             f"({duration or '2160h default'}); cert-manager's webhook rejects it otherwise"
         )
+
+
+def check_common_name(common_name: str | None) -> None:
+    """certificate.go L134-137: `len(commonName) > 64` is refused; Go's len counts UTF-8 bytes."""
+    if common_name is not None and len(common_name.encode()) > 64:
+        raise ValueError(f"commonName {common_name!r} is {len(common_name.encode())} bytes; cert-manager allows 64")
 
 
 class IssuerRef(Spec):
@@ -95,7 +122,9 @@ class IssuerRef(Spec):
 
 class PrivateKeySpec(Spec):
     algorithm: Literal["RSA", "ECDSA", "Ed25519"] = Field("RSA", description="Private key algorithm.")
-    size: int | None = Field(None, description="RSA: 2048-8192 bits; ECDSA: 256, 384 or 521; Ed25519: unset.")
+    size: StrictInt | None = Field(
+        None, description="RSA: 2048-8192 bits; ECDSA: 256, 384 or 521; 0 or unset: the default; Ed25519: unset."
+    )
     encoding: Literal["PKCS1", "PKCS8"] | None = Field(None, description="Private key encoding.")
     rotation_policy: Literal["Always", "Never"] | None = Field(
         None, description="Always: new key on every renewal (cert-manager >= 1.18 default); Never: keep the key."
@@ -103,12 +132,18 @@ class PrivateKeySpec(Spec):
 
     @model_validator(mode="after")
     def _size_fits_algorithm(self) -> PrivateKeySpec:
-        if self.algorithm == "RSA" and self.size is not None and not 2048 <= self.size <= 8192:
+        # certificate.go L167-181: a size of 0 means the algorithm's default (RSA 2048, ECDSA 256).
+        if self.algorithm == "RSA" and self.size and not 2048 <= self.size <= 8192:
             raise ValueError(f"size for RSA must be between 2048 and 8192 bits, got {self.size}")
-        if self.algorithm == "ECDSA" and self.size is not None and self.size not in (256, 384, 521):
+        if self.algorithm == "ECDSA" and self.size and self.size not in (256, 384, 521):
             raise ValueError(f"size for ECDSA must be 256, 384 or 521, got {self.size}")
+        # The webhook accepts any size for Ed25519 and the key is always 256 bits (L177). A size there is a
+        # mistake that would pass silently, so it is refused rather than ignored.
         if self.algorithm == "Ed25519" and self.size is not None:
-            raise ValueError(f"size must be unset for Ed25519, got {self.size}")
+            raise ValueError(
+                f"size {self.size} has no effect for Ed25519 (cert-manager ignores it; the key is always "
+                "256 bits): remove size"
+            )
         return self
 
 
@@ -129,8 +164,20 @@ class X509Subject(Spec):
 class SecretTemplate(Spec):
     """Labels and annotations cert-manager copies onto the Secret (how replicators such as reflector are driven)."""
 
-    annotations: dict[str, str] = Field(default_factory=dict)
-    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotations = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _no_cert_manager_annotations(self) -> SecretTemplate:
+        # certificate.go L344-355: the webhook refuses cert-manager.io/* keys but this one.
+        reserved = sorted(
+            key
+            for key in self.annotations
+            if key.startswith("cert-manager.io/") and key != "cert-manager.io/allow-direct-injection"
+        )
+        if reserved:
+            raise ValueError(f"annotations {reserved}: cert-manager.io/* annotations are refused by cert-manager")
+        return self
 
     def manifest(self) -> dict[str, Any]:
         return {k: v for k, v in super().manifest().items() if v}
@@ -141,7 +188,7 @@ class CertificateSpec(Spec):
 
     secret_name: K8sName = Field(description="Secret that cert-manager writes tls.crt, tls.key and ca.crt into.")
     issuer_ref: IssuerRef = Field(description="Issuer that signs this certificate.")
-    common_name: str | None = Field(None, max_length=64, description="Subject CN (at most 64 characters).")
+    common_name: str | None = Field(None, description="Subject CN (at most 64 bytes in UTF-8).")
     dns_names: list[DnsName] = Field(default_factory=list, description="DNS SANs; '*.' wildcards allowed.")
     ip_addresses: list[IPAddress] = Field(default_factory=list, description="IP SANs.")
     is_ca: bool = Field(False, alias="isCA", description="Issue a CA certificate that can back a `ca` issuer.")
@@ -150,6 +197,9 @@ class CertificateSpec(Spec):
     )
     renew_before: GoDuration | None = Field(
         None, description="Renew this long before expiry; must be shorter than duration."
+    )
+    renew_before_percentage: StrictInt | None = Field(
+        None, ge=1, le=99, description="Renew when this percentage of the lifetime is left (not with renewBefore)."
     )
     private_key: PrivateKeySpec | None = Field(None, description="Key algorithm, size, encoding, rotation policy.")
     usages: list[KeyUsage] | None = Field(
@@ -166,7 +216,8 @@ class CertificateSpec(Spec):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:
                 raise ValueError(f"{field} lists {dupes} more than once")
-        check_lifetime(self.duration, self.renew_before)
+        check_common_name(self.common_name)
+        check_lifetime(self.duration, self.renew_before, self.renew_before_percentage)
         if self.is_ca and self.usages and "server auth" in self.usages:
             raise ValueError(
                 "a CA certificate (isCA: true) must not carry 'server auth': TLS clients such as rustls "
@@ -184,7 +235,11 @@ class CertificateSpec(Spec):
             spec["ipAddresses"] = list(self.ip_addresses)
         if self.is_ca:
             spec["isCA"] = True
-        for key, value in (("duration", self.duration), ("renewBefore", self.renew_before)):
+        for key, value in (
+            ("duration", self.duration),
+            ("renewBefore", self.renew_before),
+            ("renewBeforePercentage", self.renew_before_percentage),
+        ):
             if value:
                 spec[key] = value
         if self.private_key:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.durations import parse_go_duration
+from cluster_tls.components.durations import parse_go_duration
 
 _EXT_USAGES = {
     "server auth": ExtendedKeyUsageOID.SERVER_AUTH,

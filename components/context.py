@@ -1,0 +1,60 @@
+"""What every component needs to know about the cluster and the stack it is built into.
+
+One `ClusterContext` per program: where cert-manager runs and where its ClusterIssuers read Secrets, whether
+the stack is production, the cluster's versions. The stack program derives it from its config and hands the
+same object to every component; another program builds one (or takes `CertManagerInstall.context()`).
+It also keeps the ledger of the objects the program's components create, so that two components that
+would write the same object are refused before the second registers anything.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, PrivateAttr
+
+from .model import DnsLabel, K8sName, PinnedVersion, ReleaseName, Spec
+from .plan import ClaimLedger
+
+
+class CertManagerRef(Spec):
+    """The cert-manager a component's Issuers, Certificates and webhooks rely on."""
+
+    namespace: DnsLabel = Field("cert-manager", description="Namespace cert-manager runs in.")
+    cluster_resource_namespace: DnsLabel | None = Field(
+        None, description="--cluster-resource-namespace: where ClusterIssuers read Secrets (default: namespace)."
+    )
+    release_name: ReleaseName = Field("cert-manager", description="Helm release name of cert-manager.")
+    service_account_name: K8sName | None = Field(
+        None, description="The controller's ServiceAccount (default: the chart's, derived from the release name)."
+    )
+    version: PinnedVersion | None = Field(None, description="cert-manager version, when known.")
+    gateway_api: bool = Field(False, description="cert-manager's Gateway API support is switched on.")
+
+    @property
+    def effective_cluster_resource_namespace(self) -> str:
+        return self.cluster_resource_namespace or self.namespace
+
+    @property
+    def effective_service_account_name(self) -> str:
+        # deploy/charts/cert-manager/templates/_helpers.tpl (v1.21.1) L13-35: the fullname is the release name
+        # when it contains "cert-manager", else "<release>-cert-manager"; the ServiceAccount takes it.
+        if self.service_account_name:
+            return self.service_account_name
+        name = self.release_name
+        return name if "cert-manager" in name else f"{name}-cert-manager"[:63].rstrip("-")
+
+
+class ClusterContext(Spec):
+    """The stack-wide facts components follow instead of asking for them again."""
+
+    cert_manager: CertManagerRef = Field(default_factory=CertManagerRef)
+    production: bool = Field(False, description="The stack serves production (e.g. production ACME is expected).")
+    kubernetes_version: PinnedVersion | None = Field(None, description="The cluster's Kubernetes version, if known.")
+    _ledger: ClaimLedger = PrivateAttr(default_factory=ClaimLedger)
+
+    @property
+    def ledger(self) -> ClaimLedger:
+        return self._ledger
+
+    @property
+    def cluster_resource_namespace(self) -> str:
+        return self.cert_manager.effective_cluster_resource_namespace
