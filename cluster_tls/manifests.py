@@ -81,11 +81,15 @@ def kubernetes_objects(evaluation: Evaluation) -> list[KubernetesObject]:
             continue
         body = dict(reg.inputs)
         metadata = redact(body.get("metadata") or {})
+        if not isinstance(metadata, dict):  # secret metadata: the file is named by the Pulumi resource name
+            metadata = {"name": reg.name, "namespace": "_secret"}
         name = metadata.get("name") or reg.name
+        # The type token `kubernetes:<apiVersion>:<kind>` names the object even where its inputs are secret.
+        api_version, _, kind = reg.type.removeprefix("kubernetes:").rpartition(":")
         objects.append(
             KubernetesObject(
-                api_version=body["apiVersion"],
-                kind=body["kind"],
+                api_version=api_version,
+                kind=kind,
                 namespace=metadata.get("namespace"),
                 name=name,
                 body=body,
@@ -128,22 +132,39 @@ def dump_yaml(document: Any) -> str:
     return yaml.safe_dump(redact(document), sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
+class RenderError(Exception):
+    """Two objects would be written to one file: one of them would be lost."""
+
+
 def render_files(evaluation: Evaluation) -> dict[str, str]:
     """Relative path -> file text, for everything the stack would apply."""
     files: dict[str, str] = {}
+    owners: dict[str, str] = {}
+
+    def put(path: str, text: str, owner: str) -> None:
+        if path in owners:
+            raise RenderError(f"{path} would hold two objects: from {owners[path]} and from {owner}")
+        owners[path] = owner
+        files[path] = text
+
     for obj in kubernetes_objects(evaluation):
-        files[obj.path] = dump_yaml(obj.body)
+        put(obj.path, dump_yaml(obj.body), f"resource {obj.source.name!r}")
     for release in helm_releases(evaluation):
-        files[f"{release.folder}/release.yaml"] = dump_yaml(
-            {
-                "chart": release.chart,
-                "name": release.name,
-                "namespace": release.namespace,
-                "repository": release.repository,
-                "version": release.version,
-            }
+        owner = f"release {release.source.name!r}"
+        put(f"{release.folder}/values.yaml", dump_yaml(release.values), owner)
+        put(
+            f"{release.folder}/release.yaml",
+            dump_yaml(
+                {
+                    "chart": release.chart,
+                    "name": release.name,
+                    "namespace": release.namespace,
+                    "repository": release.repository,
+                    "version": release.version,
+                }
+            ),
+            owner,
         )
-        files[f"{release.folder}/values.yaml"] = dump_yaml(release.values)
     for component, values in component_outputs(evaluation).items():
-        files[f"outputs/{component}.yaml"] = dump_yaml(values)
+        put(f"outputs/{component}.yaml", dump_yaml(values), f"component {component!r}")
     return dict(sorted(files.items()))

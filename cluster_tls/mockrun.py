@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -173,13 +174,19 @@ class _LogCollector:
 
 
 @contextmanager
-def _isolated_environment():
-    """Config must come from the stack file alone, not from PULUMI_CONFIG* variables of the caller."""
+def _isolated_environment(cwd: Path | None):
+    """Config must come from the stack file alone, not from PULUMI_CONFIG* variables of the caller; the
+    program runs in its project folder, as the Pulumi CLI runs it."""
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PULUMI_CONFIG")}
+    previous = Path.cwd() if cwd is not None else None
     try:
+        if cwd is not None:
+            os.chdir(cwd)
         yield
     finally:
         os.environ.update(saved)
+        if previous is not None:
+            os.chdir(previous)
 
 
 def run_program(
@@ -190,6 +197,7 @@ def run_program(
     config: dict[str, str] | None = None,
     secret_keys: list[str] | None = None,
     evaluation: Evaluation | None = None,
+    cwd: Path | None = None,
 ) -> Evaluation:
     """Run `program` on a fresh mock runtime and return what it registered.
 
@@ -200,7 +208,7 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _isolated_environment():
+        with _isolated_environment(cwd):
             settings.reset_options()
             monitor = _RecordingMonitor(_EchoMocks(), evaluation)
             pulumi.runtime.set_mocks(

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from .manifests import RELEASE_TYPE, redact
-from .mockrun import Evaluation, Registration
+from .mockrun import Evaluation, Registration, Secret
 
 
 def _short_type(reg: Registration) -> str:
@@ -36,6 +36,8 @@ def _details(reg: Registration) -> str:
     inputs = redact(reg.inputs)
     kind = inputs.get("kind")
     spec = inputs.get("spec") or {}
+    if not isinstance(spec, dict):
+        return "spec=[secret]"
     if reg.type == RELEASE_TYPE:
         return f"chart={inputs.get('chart')}@{inputs.get('version')}"
     if kind == "Certificate":
@@ -60,6 +62,8 @@ def _details(reg: Registration) -> str:
 def _object_name(reg: Registration) -> str:
     inputs = redact(reg.inputs)
     metadata = inputs.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        return "[secret]"
     if reg.type == RELEASE_TYPE:
         return f"{inputs.get('namespace', 'default')}/{inputs.get('name', reg.name)}"
     if "name" not in metadata:
@@ -84,6 +88,39 @@ def ordered(evaluation: Evaluation) -> list[tuple[int, Registration]]:
     return rows
 
 
+BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def namespace_origins(evaluation: Evaluation) -> dict[str, str]:
+    """Every namespace the stack writes into, and how it comes to exist."""
+    created, by_release, used = {}, {}, set()
+    for reg in evaluation.registrations:
+        inputs = redact(reg.inputs)
+        metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), dict) else {}
+        if reg.type == "kubernetes:core/v1:Namespace":
+            created[metadata.get("name")] = reg.name
+        elif reg.type == RELEASE_TYPE:
+            namespace = inputs.get("namespace", "default")
+            used.add(namespace)
+            if inputs.get("createNamespace"):
+                by_release[namespace] = inputs.get("name", reg.name)
+        elif reg.custom and reg.type.startswith("kubernetes:"):
+            namespace = metadata.get("namespace")
+            if isinstance(namespace, str) and namespace != Secret.MARKER:
+                used.add(namespace)
+    origins = {}
+    for namespace in sorted(used | set(created)):
+        if namespace in created:
+            origins[namespace] = f"created by this stack (Namespace {created[namespace]})"
+        elif namespace in by_release:
+            origins[namespace] = f"created by Helm release {by_release[namespace]}"
+        elif namespace in BUILT_IN_NAMESPACES:
+            origins[namespace] = "built in"
+        else:
+            origins[namespace] = "must already exist (declared in cluster-tls:namespaces.existing)"
+    return origins
+
+
 def preview_table(evaluation: Evaluation, stack: str) -> str:
     names = {r.urn: r.name for r in evaluation.registrations}
     header = ("TYPE", "NAME", "PARENT", "OBJECT", "DETAILS")
@@ -103,6 +140,8 @@ def preview_table(evaluation: Evaluation, stack: str) -> str:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
     counts = Counter(_short_type(reg) for reg in evaluation.registrations)
     summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+    lines += ["", "Namespaces written into:"]
+    lines += [f"  {namespace}: {origin}" for namespace, origin in namespace_origins(evaluation).items()]
     lines += ["", f"{len(evaluation.registrations)} resources to create: {summary}"]
     warnings = [log for log in evaluation.logs if log.startswith(("warning", "error"))]
     lines += warnings

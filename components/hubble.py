@@ -18,9 +18,9 @@ from pydantic import AfterValidator, Field, model_validator
 from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
+from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .merge import deep_merge
-from .context import ClusterContext
 from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, version_tuple
 from .names import child_name
 from .plan import ObjectClaim, certificate_claims
@@ -109,7 +109,9 @@ class HubbleTLSArgs(ComponentArgs):
     cilium_version: CiliumVersion = Field(description="Cilium chart version, e.g. 1.17.6 (selects the values layout).")
     namespace: DnsLabel = Field("kube-system", description="Cilium's namespace; the chart's Certificates live there.")
     cluster_name: ClusterName = Field("default", description="Cilium cluster.name; server names derive from it.")
-    cert_validity_days: StrictInt = Field(1095, ge=1, le=36500, description="hubble.tls.auto.certValidityDuration (days).")
+    cert_validity_days: StrictInt = Field(
+        1095, ge=1, le=36500, description="hubble.tls.auto.certValidityDuration (days)."
+    )
     issuer: IssuerRef | None = Field(None, description="An existing CA issuer; unset builds a SelfSignedCAChain.")
     ca: SelfSignedCAChainArgs | None = Field(None, description="Settings of the CA chain built when `issuer` is unset.")
     private_key: PrivateKeySpec | None = Field(None, description="Key of the Hubble certificates (Cilium >= 1.20).")

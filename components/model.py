@@ -37,7 +37,8 @@ class Spec(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-# re.ASCII everywhere: Python's \d and \w also match non-ASCII digits and letters ('８７６００h'), Go and Kubernetes do not.
+# re.ASCII everywhere: Python's \d and \w also match non-ASCII digits and letters ('８７６００h');
+# Go and Kubernetes do not.
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", re.ASCII)
 _HOST_LABEL = _LABEL
 

@@ -25,7 +25,7 @@ from .certmanager.specs import (
     check_lifetime,
 )
 from .context import ClusterContext
-from .model import DnsLabel, GoDuration, K8sName, Spec
+from .model import DnsLabel, GoDuration, K8sName, Spec, StrictInt
 from .names import child_name, k8s_name
 from .plan import ObjectClaim, certificate_claims
 
@@ -59,6 +59,9 @@ class SelfSignedCAChainArgs(ComponentArgs):
     organizations: list[str] = Field(default_factory=list, description="Subject O of the CA.")
     duration: GoDuration = Field("87600h", description="CA lifetime (seed 000: 87600h, 10 years).")
     renew_before: GoDuration | None = Field(None, description="Renew the CA this long before it expires.")
+    renew_before_percentage: StrictInt | None = Field(
+        None, ge=1, le=99, description="Renew when this percentage of the CA's lifetime is left (not with renewBefore)."
+    )
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Never"),
         description="CA key. rotationPolicy Never keeps the key on renewal, so issued leaves stay valid.",
@@ -72,7 +75,7 @@ class SelfSignedCAChainArgs(ComponentArgs):
     @model_validator(mode="after")
     def _scope_rules(self) -> SelfSignedCAChainArgs:
         check_common_name(self.ca_common_name)
-        check_lifetime(self.duration, self.renew_before)
+        check_lifetime(self.duration, self.renew_before, self.renew_before_percentage)
         if self.scope == "namespaced" and self.namespace is None:
             raise ValueError("namespace is required when scope is 'namespaced'")
         return self
@@ -157,6 +160,7 @@ class SelfSignedCAChain(TLSComponent):
             is_ca=True,
             duration=args.duration,
             renew_before=args.renew_before,
+            renew_before_percentage=args.renew_before_percentage,
             private_key=args.private_key,
             subject=X509Subject(organizations=args.organizations) if args.organizations else None,
         )

@@ -122,9 +122,7 @@ def build(loaded: LoadedStack) -> dict[str, pulumi.Resource]:
     for entry, args in _enabled(config):
         claims = plan.claims[entry.name]
         needs = [created[ns] for ns in sorted({c.namespace for c in claims if c.namespace in created})]
-        providers = sorted(
-            {owner for use in args.uses() if (owner := plan.owner_of(*use)) and owner != entry.name}
-        )
+        providers = sorted({owner for use in args.uses() if (owner := plan.owner_of(*use)) and owner != entry.name})
         opts = pulumi.ResourceOptions.merge(
             base, pulumi.ResourceOptions(depends_on=after_cert_manager + needs + [built[p] for p in providers])
         )

@@ -78,3 +78,36 @@ def test_a_kubeconfig_in_plain_text_is_refused():
     message = str(raised.value)
     assert "cluster-tls:kubernetes.kubeconfig: holds a secret but is stored in plain text" in message
     assert "kube-token-plaintext" not in message
+
+
+def test_every_cluster_ca_chain_follows_cert_managers_namespace():
+    config, _ = config_from_entries(
+        {
+            "cluster-tls:certManager": {"namespace": "security"},
+            "cluster-tls:privateCa": {"scope": "cluster"},
+            "cluster-tls:hubble": {"ciliumVersion": "1.18.12"},
+        },
+        "cluster-tls",
+    )
+    evaluation = run_program(main, config=config)
+    for certificate in ("private-ca-ca-certificate", "hubble-ca-ca-certificate"):
+        assert evaluation.named(certificate).inputs["metadata"]["namespace"] == "security", certificate
+    assert evaluation.named("cert-manager-release").inputs["namespace"] == "security"
+    assert "clusterResourceNamespace" not in evaluation.named("cert-manager-release").inputs["values"]
+
+
+def test_a_namespace_the_stack_creates_comes_before_what_is_written_into_it():
+    config, _ = config_from_entries(
+        {
+            "cluster-tls:namespaces": {"create": ["monitoring"]},
+            "cluster-tls:hubble": {"ciliumVersion": "1.18.12", "metrics": {"enabled": True, "scraper": {}}},
+        },
+        "cluster-tls",
+    )
+    evaluation = run_program(main, config=config)
+    namespace = evaluation.named("namespace-monitoring")
+    assert namespace.inputs["metadata"] == {"name": "monitoring"}
+    assert namespace.urn in evaluation.named("hubble-metrics-scraper-certificate").explicit_dependencies
+    from cluster_tls.preview import preview_table
+
+    assert "monitoring: created by this stack (Namespace namespace-monitoring)" in preview_table(evaluation, "x")

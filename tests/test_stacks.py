@@ -49,19 +49,44 @@ def test_staging_hubble_release_waits_for_the_stack_ca_it_uses():
     assert release.inputs["values"]["hubble"]["metrics"] == {"enabled": ["dns", "drop", "tcp", "flow"]}
 
 
-def test_the_pulumi_entry_point_builds_exactly_what_the_offline_cli_renders():
-    import runpy
+# What the Pulumi CLI's Python host does (pulumi-language-python-exec): a fresh interpreter in the project
+# folder, the folder first on sys.path, `runpy.run_path(<project dir>, run_name="__main__")`. Here the engine
+# is the mock runtime; everything else is that path, in its own process.
+_AS_PULUMI_RUNS_IT = """
+import json, runpy, sys
+from pathlib import Path
+from cluster_tls.manifests import render_files
+from cluster_tls.mockrun import run_program
+from cluster_tls.stackfile import Project, load_stack_config
+root = Path.cwd()
+sys.path.insert(0, str(root))
+config, secret_keys = load_stack_config(Project.find(root), sys.argv[1])
+evaluation = run_program(lambda: runpy.run_path(str(root), run_name="__main__"), stack=sys.argv[1],
+                         config=config, secret_keys=secret_keys)
+print(json.dumps(render_files(evaluation)))
+"""
 
-    from cluster_tls.mockrun import run_program
-    from cluster_tls.stackfile import load_stack_config
 
-    def entry_point() -> None:
-        runpy.run_path(str(PROJECT.root / "__main__.py"), run_name="__main__")
+def test_the_pulumi_entry_point_builds_exactly_what_the_offline_cli_renders(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
 
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_CONFIG")}
+    cli = Path(sys.executable).with_name("cluster-tls")
     for stack in PROJECT.stacks():
-        config, secret_keys = load_stack_config(PROJECT, stack)
-        via_entry_point = run_program(entry_point, stack=stack, config=config, secret_keys=secret_keys)
-        assert render_files(via_entry_point) == render_files(evaluate(stack, PROJECT)), stack
+        entry = subprocess.run(
+            [sys.executable, "-c", _AS_PULUMI_RUNS_IT, stack], cwd=PROJECT.root, env=env, capture_output=True, text=True
+        )
+        assert entry.returncode == 0, entry.stderr
+        out = tmp_path / stack
+        rendered = subprocess.run(
+            [cli, "render", "--stack", stack, "--out", str(out)], cwd=PROJECT.root, env=env, capture_output=True
+        )
+        assert rendered.returncode == 0, rendered.stderr
+        files = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*.yaml")}
+        assert json.loads(entry.stdout) == files, stack
 
 
 # Renaming a resource replaces it in production: these lists change only on purpose.

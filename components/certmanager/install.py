@@ -69,7 +69,9 @@ class CertManagerInstallArgs(Spec):
     )
     extra_args: list[str] = Field(default_factory=list, description="Additional controller flags.")
     values: dict[str, Any] = Field(default_factory=dict, description="Other chart values; the settings above win.")
-    timeout_seconds: StrictInt = Field(600, ge=60, le=3600, description="How long Helm waits for the release to be ready.")
+    timeout_seconds: StrictInt = Field(
+        600, ge=60, le=3600, description="How long Helm waits for the release to be ready."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CertManagerInstallArgs:

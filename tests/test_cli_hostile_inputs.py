@@ -1,0 +1,155 @@
+"""The CLI as a hostile user meets it: every bad input ends with exit 2 and one line naming the cause."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cluster_tls import __version__
+from cluster_tls.cli import RENDER_MARKER, main
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = Path(sys.executable).with_name("cluster-tls")
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_CONFIG")}
+
+
+def _project(tmp_path: Path, stack_text: str | bytes) -> Path:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    target = tmp_path / "stacks" / "Pulumi.bad.yaml"
+    target.write_bytes(stack_text if isinstance(stack_text, bytes) else stack_text.encode())
+    return tmp_path
+
+
+def _fails_cleanly(capsys, argv: list[str], expected: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("error: ") and expected in err, err
+
+
+BAD_STACK_FILES = {
+    "a list": ("- a\n- b\n", "must be a mapping with a 'config:' key"),
+    "a scalar": ("just text\n", "must be a mapping with a 'config:' key"),
+    "not UTF-8": (b"config:\n  cluster-tls:privateCa: {caCommonName: \xff\xfe}\n", "is not UTF-8 text"),
+    "a non-string key": ("config:\n  1: x\n", "keys must be strings, got int at line 2"),
+    "a boolean key": ("config:\n  yes: x\n", "keys must be strings, got bool at line 2"),
+    "a recursive anchor": ("config:\n  cluster-tls:privateCa: &a {x: *a}\n", "a recursive anchor"),
+    "absurd nesting": ("config: " + "[" * 200 + "]" * 200 + "\n", "nesting"),
+    "an alias bomb": (
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True))
+        + "config: {cluster-tls:x: *g}\n",
+        "alias bomb",
+    ),
+    "a duplicate key": (
+        "config:\n  cluster-tls:privateCa: {scope: cluster}\n  cluster-tls:privateCa: {scope: namespaced}\n",
+        "duplicate key 'cluster-tls:privateCa' at line 3, column 3 (first at line 2, column 3)",
+    ),
+    "a duplicate nested key": (
+        "config:\n  cluster-tls:privateCa:\n    scope: cluster\n    scope: namespaced\n",
+        "duplicate key 'scope' at line 4",
+    ),
+}
+
+
+@pytest.mark.parametrize("text,expected", BAD_STACK_FILES.values(), ids=BAD_STACK_FILES.keys())
+def test_a_broken_stack_file_is_one_line_naming_the_cause(tmp_path, capsys, text, expected):
+    project = _project(tmp_path, text)
+    _fails_cleanly(capsys, ["--project-dir", str(project), "preview", "--stack", "bad"], expected)
+
+
+def test_render_onto_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "file.yaml"
+    target.write_text("x")
+    _fails_cleanly(capsys, ["--project-dir", str(REPO), "render", "--stack", "dev", "--out", str(target)], "is a file")
+    assert target.read_text() == "x"
+
+
+def test_a_project_dir_that_does_not_exist_or_has_no_pulumi_yaml_is_refused(tmp_path, capsys):
+    _fails_cleanly(capsys, ["--project-dir", str(tmp_path / "nope"), "preview", "--stack", "dev"], "does not exist")
+    # Not the installed repository's stacks, silently: the folder itself must hold Pulumi.yaml.
+    _fails_cleanly(capsys, ["--project-dir", str(tmp_path), "preview", "--stack", "dev"], "no Pulumi.yaml in")
+
+
+def test_another_projects_pulumi_yaml_is_refused(tmp_path, capsys):
+    (tmp_path / "Pulumi.yaml").write_text("name: webshop\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    _fails_cleanly(capsys, ["--project-dir", str(tmp_path), "preview", "--stack", "dev"], "is project 'webshop'")
+
+
+def test_diff_against_a_missing_folder_is_refused(tmp_path, capsys):
+    argv = ["--project-dir", str(REPO), "diff", "--stack", "dev", "--against-dir", str(tmp_path / "gone")]
+    _fails_cleanly(capsys, argv, "is not a folder")
+
+
+def test_version_and_global_options_after_the_subcommand(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"cluster-tls {__version__}"
+    assert main(["preview", "--stack", "dev", "--project-dir", str(REPO)]) == 0
+
+
+def test_render_replaces_its_own_earlier_render_exactly_and_refuses_other_folders(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--project-dir", str(REPO), "render", "--stack", "prod", "--out", str(out)]) == 0
+    prod_only = out / "manifests/_cluster/clusterissuer.cert-manager.io.my-ca-issuer.yaml"
+    assert prod_only.is_file() and (out / RENDER_MARKER).is_file()
+    assert main(["--project-dir", str(REPO), "render", "--stack", "dev", "--out", str(out)]) == 0
+    assert not prod_only.exists()
+    fresh = tmp_path / "fresh"
+    assert main(["--project-dir", str(REPO), "render", "--stack", "dev", "--out", str(fresh)]) == 0
+    listing = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    assert listing == sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*"))
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    _fails_cleanly(
+        capsys,
+        ["--project-dir", str(REPO), "render", "--stack", "dev", "--out", str(mine)],
+        "is not empty and was not written by `cluster-tls render`",
+    )
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_renders_of_two_separate_processes_are_byte_identical(tmp_path):
+    trees = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"out-{seed}"
+        env = {**ENV, "PYTHONHASHSEED": seed}
+        for stack in ("dev", "staging", "prod"):
+            result = subprocess.run(
+                [SCRIPT, "render", "--stack", stack, "--out", str(out / stack)],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, result.stderr
+        trees.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert trees[0] and trees[0] == trees[1]
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `cluster-tls diff ... | head` where head has already gone: the read end is closed before anything is written.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [SCRIPT, "diff", "--stack", "prod", "--against", "dev"],
+            cwd=REPO,
+            env=ENV,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 1  # diff's "differences found", not a crash

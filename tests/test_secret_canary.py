@@ -1,0 +1,180 @@
+"""Secrets end to end: a canary in any secret config value never shows in plain text anywhere.
+
+Generic on purpose: it walks every stack file and the config model, so a new component or a new field is
+covered without touching this test. For each string a stack sets, and for every SecretStr field and free-form
+`values` mapping of the model, the value is replaced by a unique canary stored as `secure:`; the program runs as
+`pulumi up` would run it (decrypted config, the key marked secret, the stack file on disk), and the preview,
+every rendered file, the logs, the error messages, component outputs and every non-secret resource input are
+scanned.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import BaseModel, SecretStr
+
+from cluster_tls.manifests import render_files
+from cluster_tls.mockrun import Evaluation, Secret, run_program
+from cluster_tls.preview import preview_table
+from cluster_tls.stackfile import Project, config_from_entries, stack_entries
+from cluster_tls.stacks.config import StackConfig
+from cluster_tls.stacks.program import main
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = Project.find(REPO)
+
+
+def _string_leaves(value, path=()):
+    if isinstance(value, str):
+        yield path
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _string_leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _string_leaves(v, (*path, i))
+
+
+def _set(tree, path, value):
+    for part in path[:-1]:
+        tree = tree.setdefault(part, {}) if isinstance(tree, dict) else tree[part]
+    tree[path[-1]] = value
+
+
+def _secret_model_paths(model: type[BaseModel], path=()):
+    """Alias paths of SecretStr fields and free-form dict fields in the config model."""
+    for name, field in model.model_fields.items():
+        alias = (*path, field.alias or name)
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        if annotation is SecretStr or SecretStr in args:
+            yield alias, "secret"
+        elif annotation is dict or getattr(annotation, "__origin__", None) is dict:
+            yield alias, "values"
+        for inner in (annotation, *args):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                yield from _secret_model_paths(inner, alias)
+
+
+def _plain_strings(value, found):
+    if isinstance(value, Secret):
+        return
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _plain_strings(k, found)
+            _plain_strings(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _plain_strings(v, found)
+
+
+def _run_with_canary(tmp_path: Path, stack: str, key: str, path: tuple, canary: str, *, whole_key=False):
+    """Run the stack with `canary` at key/path, as the Pulumi CLI would pass it after decrypting."""
+    entries = stack_entries(PROJECT, stack)
+    decrypted = copy.deepcopy(entries)
+    on_disk = copy.deepcopy(entries)
+    full_key = f"cluster-tls:{key}"
+    decrypted.setdefault(full_key, {})
+    if path:
+        _set(decrypted[full_key], path, canary)
+        on_disk.setdefault(full_key, {})
+        _set(on_disk[full_key], path, {"secure": "v1:ciphertext"})
+    else:
+        decrypted[full_key] = canary
+    if whole_key:
+        on_disk[full_key] = {"secure": "v1:ciphertext"}
+    project = tmp_path / f"{stack}-{key}-{'-'.join(map(str, path))}"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": on_disk}))
+    config, _ = config_from_entries(decrypted, "cluster-tls")
+    evaluation = Evaluation()
+    error = ""
+    try:
+        run_program(main, stack=stack, config=config, secret_keys=[full_key], evaluation=evaluation, cwd=project)
+    except Exception as raised:  # a canary that does not fit the field: the message must still not show it
+        error = str(raised)
+    return evaluation, error
+
+
+def _leaks(evaluation: Evaluation, error: str, canary: str) -> list[str]:
+    places = []
+    if canary in error:
+        places.append("error message")
+    if not error:
+        if canary in preview_table(evaluation, "stack"):
+            places.append("preview")
+        places += [f"rendered {p}" for p, text in render_files(evaluation).items() if canary in text]
+    places += [f"log {line!r}" for line in evaluation.logs if canary in line]
+    for reg in evaluation.registrations:
+        found: list[str] = []
+        _plain_strings(reg.inputs, found)
+        places += [f"plain input of {reg.name}" for s in found if canary in s]
+    for urn, outputs in evaluation.outputs.items():
+        found = []
+        _plain_strings(outputs, found)
+        places += [f"outputs of {urn.rsplit('::', 1)[-1]}" for s in found if canary in s]
+    return places
+
+
+def _cases():
+    cases = []
+    for stack in PROJECT.stacks():
+        for key, value in stack_entries(PROJECT, stack).items():
+            short = key.split(":", 1)[1]
+            for path in _string_leaves(value):
+                cases.append((stack, short, path))
+    return cases
+
+
+CASES = _cases()
+
+
+def test_the_canary_walk_covers_every_stack_and_many_values():
+    assert {stack for stack, _, _ in CASES} == set(PROJECT.stacks())
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize("stack,key,path", CASES, ids=[f"{s}:{k}.{'.'.join(map(str, p))}" for s, k, p in CASES])
+def test_a_secret_string_anywhere_in_a_stack_file_never_shows_in_plain_text(tmp_path, stack, key, path):
+    # A canary shaped like a DNS label, so that it passes as names, namespaces, subjects and free text alike.
+    canary = "c4nary0" + format(abs(hash((stack, key, path))) % 10**8, "08d") + "x"
+    evaluation, error = _run_with_canary(tmp_path, stack, key, path, canary)
+    assert _leaks(evaluation, error, canary) == []
+
+
+MODEL_SECRETS = list(_secret_model_paths(StackConfig))
+
+
+def test_the_model_walk_finds_secret_fields_and_free_form_values():
+    paths = {".".join(p) for p, _ in MODEL_SECRETS}
+    assert {"kubernetes.kubeconfig", "certManager.values", "hubble.release.values"} <= paths
+
+
+@pytest.mark.parametrize("path,kind", MODEL_SECRETS, ids=[".".join(p) for p, _ in MODEL_SECRETS])
+@pytest.mark.parametrize("whole_key", [False, True], ids=["path", "whole-key"])
+def test_secret_fields_and_secret_helm_values_stay_secret(tmp_path, path, kind, whole_key):
+    key, *inner = path
+    canary = "c4nary-" + "-".join(path).lower() + "-x"
+    if kind == "values":
+        inner = [*inner, "canaryValue"]
+    stack = "staging"  # the richest stack: cert-manager, a private CA and an owned Cilium release
+    evaluation, error = _run_with_canary(tmp_path, stack, key, tuple(inner), canary, whole_key=whole_key)
+    assert _leaks(evaluation, error, canary) == []
+    if key != "kubernetes" or not whole_key:
+        assert not error, error
+        # and the value did arrive, as a secret
+        revealed = [
+            reg.name
+            for reg in evaluation.registrations
+            for value in reg.inputs.values()
+            if isinstance(value, Secret) and canary in str(value.reveal())
+        ]
+        assert revealed, f"{'.'.join(path)} reached no resource"
