@@ -117,6 +117,9 @@ class _EchoMocks(pulumi.runtime.Mocks):
                 "status": "deployed",
                 "revision": 1,
             }
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            # What a create would generate; it is a Pulumi secret and renders as [secret].
+            state["result"] = "offline-generated-password"
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -18,6 +18,7 @@ from .certmanager.specs import (
     CAIssuerSpec,
     CertificateSpec,
     IssuerRef,
+    KeystoreSpec,
     PrivateKeySpec,
     SelfSignedIssuerSpec,
     X509Subject,
@@ -36,6 +37,17 @@ class CABundleRef(Spec):
     secret_name: K8sName
     namespace: K8sName
     key: str = "ca.crt"
+
+
+class TruststoreSettings(Spec):
+    """Java (JKS) and PKCS#12 truststores holding the CA, for clients that cannot read PEM."""
+
+    jks: bool = Field(True, description="truststore.jks (and keystore.jks) in the CA Secret.")
+    pkcs12: bool = Field(False, description="truststore.p12 (and keystore.p12) in the CA Secret.")
+    pkcs12_profile: Literal["LegacyRC2", "LegacyDES", "Modern2023"] = Field("Modern2023")
+    password_secret_name: K8sName | None = Field(
+        None, description="Secret for the generated password (default: '<CA secret>-keystore-password')."
+    )
 
 
 class SelfSignedCAChainArgs(ComponentArgs):
@@ -71,6 +83,11 @@ class SelfSignedCAChainArgs(ComponentArgs):
     ca_secret_name: K8sName | None = Field(None, description="Name of the Secret holding the CA key pair.")
     ca_issuer_name: K8sName | None = Field(None, description="Name of the `ca` (Cluster)Issuer that signs leaves.")
     wait_for_ready: bool = Field(True, description="Block `pulumi up` until the CA Certificate is Ready.")
+    truststores: TruststoreSettings | None = Field(
+        None,
+        description="Also write the CA as truststore.jks / truststore.p12 into the CA Secret, protected by a "
+        "password generated once (pulumi-random) and kept in a Secret beside it.",
+    )
 
     @model_validator(mode="after")
     def _scope_rules(self) -> SelfSignedCAChainArgs:
@@ -98,11 +115,18 @@ class SelfSignedCAChainArgs(ComponentArgs):
 
     def names(self, name: str) -> dict[str, str]:
         certificate = self.ca_certificate_name or k8s_name(name, "ca")
+        secret = self.ca_secret_name or certificate
+        truststores = self.truststores
         return {
             "selfsigned": self.self_signed_issuer_name or k8s_name(name, "selfsigned"),
             "certificate": certificate,
-            "secret": self.ca_secret_name or certificate,
+            "secret": secret,
             "ca_issuer": self.ca_issuer_name or k8s_name(name),
+            "keystore_password": (
+                (truststores.password_secret_name or k8s_name(secret, "keystore-password", max_length=253))
+                if truststores
+                else ""
+            ),
         }
 
     def claims(self, name: str, context: ClusterContext) -> list[ObjectClaim]:
@@ -115,7 +139,11 @@ class SelfSignedCAChainArgs(ComponentArgs):
                 self.secret_namespace(context), names["certificate"], names["secret"], f"{owner} (CA certificate)"
             ),
             ObjectClaim(kind, issuer_namespace, names["ca_issuer"], f"{owner} (CA issuer)"),
-        ]
+        ] + (
+            [ObjectClaim("Secret", self.secret_namespace(context), names["keystore_password"], f"{owner} (keystores)")]
+            if self.truststores
+            else []
+        )
 
 
 class SelfSignedCAChain(TLSComponent):
@@ -125,7 +153,9 @@ class SelfSignedCAChain(TLSComponent):
       `<name>-selfsigned-issuer`  selfSigned issuer `self_signed_issuer_name` (default `<name>-selfsigned`)
       `<name>-ca-certificate`     Certificate `ca_certificate_name` (default `<name>-ca`), isCA, into the CA Secret
       `<name>-ca-issuer`          `ca` issuer `ca_issuer_name` (default `<name>`) backed by that Secret
-    Outputs: `issuer` ({name, kind, group}), `ca_secret_name`, `ca_secret_namespace`, `ca_key`;
+    With `truststores`: `<name>-keystore-password` (a generated password, pulumi-random, and its Secret).
+    Outputs: `issuer` ({name, kind, group}), `ca_secret_name`, `ca_secret_namespace`, `ca_key`,
+    `truststore` ({secret, namespace, keys, password_secret, password_key} or None);
     and, as plain values for other components' args, `issuer_ref` and `ca_bundle`.
     """
 
@@ -133,6 +163,7 @@ class SelfSignedCAChain(TLSComponent):
     ca_secret_name: pulumi.Output[str]
     ca_secret_namespace: pulumi.Output[str]
     ca_key: pulumi.Output[str]
+    truststore: pulumi.Output[dict | None]
 
     def __init__(
         self,
@@ -163,6 +194,16 @@ class SelfSignedCAChain(TLSComponent):
             renew_before_percentage=args.renew_before_percentage,
             private_key=args.private_key,
             subject=X509Subject(organizations=args.organizations) if args.organizations else None,
+            keystores=(
+                KeystoreSpec(
+                    jks=args.truststores.jks,
+                    pkcs12=args.truststores.pkcs12,
+                    pkcs12_profile=args.truststores.pkcs12_profile,
+                    password_secret_name=names["keystore_password"],
+                )
+                if args.truststores
+                else None
+            ),
         )
 
         selfsigned = resources.issuer(
@@ -173,13 +214,23 @@ class SelfSignedCAChain(TLSComponent):
             spec=SelfSignedIssuerSpec(),
             opts=self.child_opts(),
         )
+        keystore_password = (
+            resources.keystore_password_secret(
+                child_name(name, "keystore-password"),
+                name=names["keystore_password"],
+                namespace=secret_namespace,
+                opts=self.child_opts(),
+            )
+            if args.truststores
+            else None
+        )
         ca_certificate = resources.certificate(
             child_name(name, "ca-certificate"),
             name=certificate_name,
             namespace=secret_namespace,
             spec=ca_spec,
             wait_ready=args.wait_for_ready,
-            opts=self.child_opts(selfsigned),
+            opts=self.child_opts(selfsigned, keystore_password),
         )
         ca_issuer = resources.issuer(
             child_name(name, "ca-issuer"),
@@ -196,11 +247,24 @@ class SelfSignedCAChain(TLSComponent):
         self.ca_secret_name = ca_certificate.spec.apply(lambda s: s["secretName"])
         self.ca_secret_namespace = ca_certificate.metadata.apply(lambda m: m["namespace"])
         self.ca_key = pulumi.Output.from_input(self.ca_bundle.key)
+        stores = args.truststores
+        self.truststore = pulumi.Output.from_input(
+            {
+                "secret": secret_name,
+                "namespace": secret_namespace,
+                "keys": [k for k, on in (("truststore.jks", stores.jks), ("truststore.p12", stores.pkcs12)) if on],
+                "password_secret": names["keystore_password"],
+                "password_key": "password",
+            }
+            if stores
+            else None
+        )
         self.register_outputs(
             {
                 "issuer": self.issuer,
                 "ca_secret_name": self.ca_secret_name,
                 "ca_secret_namespace": self.ca_secret_namespace,
                 "ca_key": self.ca_key,
+                "truststore": self.truststore,
             }
         )

@@ -194,3 +194,40 @@ def test_a_custom_cluster_resource_namespace_moves_the_ca_secret(run):
     evaluation = run(program)
     assert evaluation.named("private-ca-ca-certificate").inputs["metadata"]["namespace"] == "security"
     assert built["chain"].ca_bundle.namespace == "security"
+
+
+def test_truststores_get_a_password_generated_once_and_kept_secret(run, schemas):
+    program, _ = build_chain({"scope": "cluster", "caSecretName": "root-secret", "truststores": {"pkcs12": True}})
+    evaluation = run(program)
+    password = evaluation.named("private-ca-keystore-password-password")
+    assert password.type == "random:index/randomPassword:RandomPassword"
+    assert password.inputs["length"] == 32 and password.inputs["special"] is False
+    secret = evaluation.named("private-ca-keystore-password")
+    assert secret.inputs["metadata"] == {"name": "root-secret-keystore-password", "namespace": "cert-manager"}
+    assert repr(secret.inputs["stringData"]) == "[secret]"
+    assert password.urn in secret.dependencies
+    certificate = evaluation.named("private-ca-ca-certificate")
+    ref = {"name": "root-secret-keystore-password", "key": "password"}
+    assert certificate.inputs["spec"]["keystores"] == {
+        "jks": {"create": True, "passwordSecretRef": ref},
+        "pkcs12": {"create": True, "passwordSecretRef": ref, "profile": "Modern2023"},
+    }
+    # cert-manager reads the password when it writes the keystores: the Secret comes first.
+    assert secret.urn in certificate.explicit_dependencies
+    assert schemas.object_errors(certificate.inputs) == []
+    assert schemas.object_errors(secret.inputs | {"stringData": {"password": "x"}}) == []
+    outputs = evaluation.outputs[evaluation.named("private-ca").urn]
+    assert outputs["truststore"] == {
+        "secret": "root-secret",
+        "namespace": "cert-manager",
+        "keys": ["truststore.jks", "truststore.p12"],
+        "password_secret": "root-secret-keystore-password",
+        "password_key": "password",
+    }
+
+
+def test_without_truststores_no_password_is_generated(run):
+    program, _ = build_chain({"scope": "cluster"})
+    evaluation = run(program)
+    assert not [r for r in evaluation.registrations if r.type.startswith("random:")]
+    assert "keystores" not in evaluation.named("private-ca-ca-certificate").inputs["spec"]

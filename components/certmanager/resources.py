@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from .specs import API_VERSION, CertificateSpec, IssuerKind, IssuerSpec
 
@@ -62,5 +63,23 @@ def certificate(
         kind="Certificate",
         metadata=_metadata(name, namespace, WAIT_READY if wait_ready else None),
         spec=spec.manifest(),
+        opts=opts,
+    )
+
+
+def keystore_password_secret(
+    resource_name: str, *, name: str, namespace: str, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Secret:
+    """A Secret with a generated keystore password under `password`.
+
+    The password is generated once and kept in Pulumi state (pulumi-random), so it stays the same on every
+    `pulumi up`; rotating it means replacing `<resource_name>-password`. Its result is a Pulumi secret.
+    """
+    password = random.RandomPassword(f"{resource_name}-password", length=32, special=False, opts=opts)
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata={"name": name, "namespace": namespace},
+        type="Opaque",
+        string_data={"password": password.result},
         opts=opts,
     )

@@ -183,6 +183,33 @@ class SecretTemplate(Spec):
         return {k: v for k, v in super().manifest().items() if v}
 
 
+class KeystoreSpec(Spec):
+    """`spec.keystores`: cert-manager also writes the key pair and CA as JKS and/or PKCS#12 into the Secret
+    (keystore.jks / truststore.jks, keystore.p12 / truststore.p12), for Java and other keystore consumers."""
+
+    jks: bool = Field(True, description="Write keystore.jks and truststore.jks.")
+    pkcs12: bool = Field(False, description="Write keystore.p12 and truststore.p12.")
+    pkcs12_profile: Literal["LegacyRC2", "LegacyDES", "Modern2023"] = Field(
+        "Modern2023", description="PKCS#12 encryption profile; Modern2023 needs a current Java/OpenSSL."
+    )
+    password_secret_name: K8sName = Field(description="Secret holding the keystore password under key 'password'.")
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> KeystoreSpec:
+        if not (self.jks or self.pkcs12):
+            raise ValueError("keystores needs jks or pkcs12 switched on")
+        return self
+
+    def manifest(self) -> dict[str, Any]:
+        ref = {"name": self.password_secret_name, "key": "password"}
+        body: dict[str, Any] = {}
+        if self.jks:
+            body["jks"] = {"create": True, "passwordSecretRef": ref}
+        if self.pkcs12:
+            body["pkcs12"] = {"create": True, "passwordSecretRef": ref, "profile": self.pkcs12_profile}
+        return body
+
+
 class CertificateSpec(Spec):
     """`Certificate.spec`: what to issue, from which issuer, into which Secret."""
 
@@ -207,6 +234,7 @@ class CertificateSpec(Spec):
     )
     subject: X509Subject | None = Field(None, description="Subject fields other than CN.")
     secret_template: SecretTemplate | None = Field(None, description="Labels/annotations for the Secret.")
+    keystores: KeystoreSpec | None = Field(None, description="Also write JKS / PKCS#12 keystores into the Secret.")
 
     @model_validator(mode="after")
     def _cert_manager_rules(self) -> CertificateSpec:
@@ -246,7 +274,11 @@ class CertificateSpec(Spec):
             spec["privateKey"] = self.private_key.manifest()
         if self.usages:
             spec["usages"] = list(self.usages)
-        for key, model in (("subject", self.subject), ("secretTemplate", self.secret_template)):
+        for key, model in (
+            ("subject", self.subject),
+            ("secretTemplate", self.secret_template),
+            ("keystores", self.keystores),
+        ):
             body = model.manifest() if model else None
             if body:
                 spec[key] = body

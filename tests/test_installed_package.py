@@ -1,0 +1,82 @@
+"""The package as another program gets it: a built wheel, installed outside this repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("cluster_tls-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory) -> Path:
+    """A fresh interpreter environment: the wheel unpacked, the locked dependencies from this venv's
+    site-packages (by a .pth line, so this checkout's editable install is not on the path)."""
+    target = tmp_path_factory.mktemp("site")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    (target / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return target
+
+
+def _python(installed: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHON"))}
+    # -S: no site-packages of this venv (they hold the editable finder); the .pth above is read by addsitedir.
+    bootstrap = f"import site; site.addsitedir({str(installed)!r}); exec(compile({code!r}, 'consumer', 'exec'))"
+    return subprocess.run([sys.executable, "-S", "-c", bootstrap], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def test_the_wheel_adds_one_top_level_import_name_and_type_information(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"cluster_tls"}
+    assert "cluster_tls/py.typed" in names
+    assert "cluster_tls/components/selfsigned_ca.py" in names
+    assert "cluster_tls/stacks/program.py" in names
+
+
+def test_a_consumer_with_its_own_components_folder_uses_the_installed_package(installed, tmp_path):
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "__init__.py").write_text("MINE = 'the consumer own components'\n")
+    code = """
+import sys
+sys.path.insert(0, '.')
+import components
+from cluster_tls import __version__
+from cluster_tls.components import SelfSignedCAChain, SelfSignedCAChainArgs
+from cluster_tls.mockrun import run_program
+
+def program():
+    SelfSignedCAChain("platform-ca", SelfSignedCAChainArgs(scope="cluster"))
+
+evaluation = run_program(program)
+assert components.MINE == 'the consumer own components'
+print(__import__("cluster_tls").__file__)
+print(sorted(r.name for r in evaluation.registrations))
+"""
+    result = _python(installed, code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    where, names = result.stdout.splitlines()
+    assert where.startswith(str(installed)), where
+    assert names == str(
+        ["platform-ca", "platform-ca-ca-certificate", "platform-ca-ca-issuer", "platform-ca-selfsigned-issuer"]
+    )
