@@ -31,6 +31,7 @@ ca:
   caSecretName: root-secret
   caIssuerName: my-ca-issuer
   privateKey: {algorithm: ECDSA, size: 256}
+relay: {enabled: true}
 """
 )
 CA_ISSUER = {"name": "my-ca-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io", "type": "ca"}
@@ -144,7 +145,10 @@ VARIANTS = {
         "metrics": {"enabled": True, "mtls": True, "extraIpAddresses": ["10.0.0.1"]},
         "serverExtraDnsNames": ["hubble.example.com"],
     },
-    "dotted-cluster-name": {"clusterName": "prod.eu-1"},
+    "dashed-cluster-name": {"clusterName": "prod-eu-1"},
+    "metrics-service-monitor": {
+        "metrics": {"enabled": True, "scraper": {"namespace": "kube-system"}, "serviceMonitor": True}
+    },
 }
 
 
@@ -157,31 +161,161 @@ def test_values_validate_against_each_supported_cilium_schema(schema_version, va
     assert schemas.helm_values_errors("cilium", values, schema_version) == []
 
 
-def test_private_key_options_are_offered_from_cilium_1_20_and_validate(schemas):
-    args = HubbleTLSArgs.model_validate(
-        {**SEED_001, "ciliumVersion": "1.20.0", "privateKey": {"algorithm": "ECDSA", "size": 384}}
-    )
-    values = args.helm_values(CA_REF)
-    assert values["hubble"]["tls"]["auto"]["privateKey"] == {"algorithm": "ECDSA", "size": 384}
-    assert schemas.helm_values_errors("cilium", values, "1.20.0") == []
+def test_private_key_is_refused_because_the_chart_overrides_it():
+    with pytest.raises(ValidationError) as raised:
+        HubbleTLSArgs.model_validate({**SEED_001, "ciliumVersion": "1.20.0", "privateKey": {"algorithm": "ECDSA"}})
+    assert "templates/hubble/tls-certmanager/server-secret.yaml L25-28 and L43-44" in str(raised.value)
 
 
-def test_the_chart_certificates_are_named_and_valid_for_cert_managers_crd(schemas):
+def _chart_certificate(name, common_name, usages, dns_names=None, ip_addresses=None, validity_days=1095):
+    """A Certificate as templates/hubble/tls-certmanager/<role>.yaml renders it (helm template, 1.17.18-1.20.0)."""
+    spec = {
+        "issuerRef": {"name": "my-ca-issuer", "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        "secretName": name,
+        "commonName": common_name,
+        "dnsNames": [common_name, *(dns_names or [])],
+    }
+    if ip_addresses:
+        spec["ipAddresses"] = ip_addresses
+    spec |= {
+        "duration": f"{validity_days * 24}h0m0s",  # server-secret.yaml L42: printf "%dh0m0s" (mul days 24)
+        "privateKey": {"rotationPolicy": "Always"},  # L43-44
+        "isCA": False,  # L45
+        "usages": usages,  # L46-50
+    }
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": name, "namespace": "kube-system"},
+        "spec": spec,
+    }
+
+
+SIGN_KEY = ["signing", "key encipherment"]
+
+
+@pytest.mark.parametrize("cilium_version", sorted(SCHEMA_VERSIONS.values()))
+def test_chart_certificates_equal_what_each_supported_chart_renders(cilium_version, schemas):
+    # Compared with `helm template` of cilium-<version>.tgz for these values: identical documents.
     args = HubbleTLSArgs.model_validate(
-        {**SEED_001, **VARIANTS["relay-server-mtls-and-ui"], "metrics": {"enabled": True}, "clusterName": "prod.eu-1"}
+        {
+            **SEED_001,
+            "ciliumVersion": cilium_version,
+            "clusterName": "prod-eu-1",
+            "serverExtraDnsNames": ["hubble.example.com"],
+            "relay": {"serverTls": True, "serverMtls": True, "ui": True, "extraIpAddresses": ["10.0.0.9"]},
+            "metrics": {"enabled": True, "extraIpAddresses": ["10.0.0.1"]},
+        }
     )
-    certificates = chart_certificates(args, CA_REF)
-    assert [(c["metadata"]["name"], c["spec"]["commonName"]) for c in certificates] == [
-        ("hubble-server-certs", "*.prod-eu-1.hubble-grpc.cilium.io"),
-        ("hubble-relay-client-certs", "*.hubble-relay.cilium.io"),
-        ("hubble-relay-server-certs", "*.hubble-relay.cilium.io"),
-        ("hubble-ui-client-certs", "*.hubble-ui.cilium.io"),
-        ("hubble-metrics-server-certs", "prod-eu-1.hubble-metrics.cilium.io"),
+    assert chart_certificates(args, CA_REF) == [
+        # server-secret.yaml L1-2: `*.<cluster.name, dots as dashes>.hubble-grpc.cilium.io`; L46-50 usages
+        _chart_certificate(
+            "hubble-server-certs",
+            "*.prod-eu-1.hubble-grpc.cilium.io",
+            [*SIGN_KEY, "server auth", "client auth"],
+            ["hubble.example.com"],
+        ),
+        # relay-client-secret.yaml L1 (relay.enabled), L35-38 usages
+        _chart_certificate("hubble-relay-client-certs", "*.hubble-relay.cilium.io", [*SIGN_KEY, "client auth"]),
+        # relay-server-secret.yaml L1 (relay.tls.server.enabled), L44-47 usages
+        _chart_certificate(
+            "hubble-relay-server-certs",
+            "*.hubble-relay.cilium.io",
+            [*SIGN_KEY, "server auth"],
+            ip_addresses=["10.0.0.9"],
+        ),
+        # ui-client-certs.yaml L1 (ui.enabled, relay.enabled, relay.tls.server.enabled), L35-38
+        _chart_certificate("hubble-ui-client-certs", "*.hubble-ui.cilium.io", [*SIGN_KEY, "client auth"]),
+        # metrics-server-secret.yaml L1-2 (metrics.tls.enabled), L46-49 usages
+        _chart_certificate(
+            "hubble-metrics-server-certs",
+            "prod-eu-1.hubble-metrics.cilium.io",
+            [*SIGN_KEY, "server auth"],
+            ip_addresses=["10.0.0.1"],
+        ),
     ]
-    assert all(c["metadata"]["namespace"] == "kube-system" for c in certificates)
-    assert certificates[0]["spec"]["duration"] == "26280h0m0s"
-    for certificate in certificates:
+    for certificate in chart_certificates(args, CA_REF):
         assert schemas.crd_errors(certificate) == [], certificate["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    "relay,expected",
+    [
+        ({}, ["hubble-server-certs"]),  # relay left as in the release: chart default off
+        ({"enabled": True}, ["hubble-server-certs", "hubble-relay-client-certs"]),
+        ({"serverTls": True}, ["hubble-server-certs", "hubble-relay-client-certs", "hubble-relay-server-certs"]),
+        # ui-client-certs.yaml L1 needs ui.enabled: without `ui` there is no UI client certificate
+        (
+            {"serverTls": True, "ui": False},
+            ["hubble-server-certs", "hubble-relay-client-certs", "hubble-relay-server-certs"],
+        ),
+        (
+            {"serverTls": True, "ui": True},
+            ["hubble-server-certs", "hubble-relay-client-certs", "hubble-relay-server-certs", "hubble-ui-client-certs"],
+        ),
+        ({"ui": True}, ["hubble-server-certs", "hubble-relay-client-certs"]),  # ui without relay TLS: no UI cert
+    ],
+)
+def test_which_certificates_the_chart_creates_follows_each_templates_condition(relay, expected):
+    args = HubbleTLSArgs.model_validate({**SEED_001, "relay": relay})
+    assert [c["metadata"]["name"] for c in chart_certificates(args, CA_REF)] == expected
+
+
+def test_values_only_mode_sets_only_what_tls_needs_and_says_which_keys(run):
+    program, _ = build({**SEED_001, "relay": {}})
+    evaluation = run(program)
+    outputs = evaluation.outputs[evaluation.named("hubble").urn]
+    assert "relay" not in outputs["helm_values"]["hubble"] and "ui" not in outputs["helm_values"]["hubble"]
+    assert outputs["values_keys"] == [
+        "hubble.enabled",
+        "hubble.tls.auto.certManagerIssuerRef",
+        "hubble.tls.auto.certValidityDuration",
+        "hubble.tls.auto.enabled",
+        "hubble.tls.auto.method",
+        "hubble.tls.enabled",
+    ]
+    assert outputs["cluster_name"] == "default" and "cluster" not in outputs["helm_values"]
+    assert outputs["phase"] == "values"
+
+
+@pytest.mark.parametrize(
+    "relay,expected",
+    [
+        ({"serverTls": True}, {"enabled": True, "tls": {"server": {"enabled": True, "mtls": False}}}),
+        (
+            {"serverTls": True, "serverMtls": True},
+            {"enabled": True, "tls": {"server": {"enabled": True, "mtls": True}}},
+        ),
+    ],
+)
+def test_relay_mtls_is_what_the_user_asked_for(relay, expected):
+    values = HubbleTLSArgs.model_validate({**SEED_001, "relay": relay}).helm_values(CA_REF)["hubble"]["relay"]
+    values["tls"]["server"] = {k: v for k, v in values["tls"]["server"].items() if k in ("enabled", "mtls")}
+    assert values == expected
+
+
+@pytest.mark.parametrize("mtls", [True, False])
+def test_metrics_values_start_a_tls_server_with_the_requested_client_verification(mtls):
+    args = HubbleTLSArgs.model_validate({**SEED_001, "metrics": {"enabled": True, "mtls": mtls}})
+    metrics = args.helm_values(CA_REF)["hubble"]["metrics"]
+    # cilium-configmap.yaml 1.20.0 L1076-1086: the server, its TLS and client CA exist only with this list
+    assert metrics["enabled"] == ["dns:query;ignoreAAAA", "drop", "tcp", "flow", "icmp", "http"]
+    assert metrics["tls"]["enabled"] is True
+    assert metrics["tls"]["server"]["mtls"] == {"enabled": mtls}
+
+
+def test_a_service_monitor_scrapes_with_the_scrapers_certificate_and_the_ca(schemas):
+    args = HubbleTLSArgs.model_validate({**SEED_001, **VARIANTS["metrics-service-monitor"]})
+    monitor = args.helm_values(CA_REF)["hubble"]["metrics"]["serviceMonitor"]
+    secret = "hubble-metrics-client-certs"
+    assert monitor == {
+        "enabled": True,
+        "tlsConfig": {
+            "ca": {"secret": {"name": secret, "key": "ca.crt"}},
+            "cert": {"secret": {"name": secret, "key": "tls.crt"}},
+            "keySecret": {"name": secret, "key": "tls.key"},
+        },
+    }
 
 
 def test_an_existing_ca_issuer_is_used_as_is_and_the_ca_is_read_from_the_server_secret(run):
@@ -210,10 +344,37 @@ def test_an_existing_ca_issuer_is_used_as_is_and_the_ca_is_read_from_the_server_
         ),
         ({"issuer": CA_ISSUER}, "set either issuer (an existing CA issuer) or ca (build one), not both"),
         ({"ca": {"namespace": "monitoring"}}, "a namespaced CA issuer must be in Cilium's namespace 'kube-system'"),
-        ({"privateKey": {"algorithm": "ECDSA"}}, "privateKey needs Cilium >= 1.20"),
+        ({"privateKey": {"algorithm": "ECDSA"}}, "privateKey cannot be delivered"),
         ({"ciliumVersion": "1.16.5"}, "Cilium 1.16 is not supported"),
         ({"ciliumVersion": "latest"}, "pinned chart version"),
-        ({"clusterName": "Prod_Cluster"}, "must be Cilium's cluster.name"),
+        ({"clusterName": "Prod_Cluster"}, "must be a Cilium cluster.name"),
+        ({"clusterName": "prod.eu-1"}, "no dots (the chart's templates/validate.yaml refuses anything else)"),
+        ({"clusterName": "a" * 33}, "at most 32"),
+        ({"metrics": {"enabled": True, "metrics": []}}, "metrics TLS with an empty metrics list does nothing"),
+        ({"metrics": {"enabled": True, "metrics": ["dns", "nope"]}}, "unknown Hubble metric 'nope'"),
+        ({"metrics": {"enabled": True, "metrics": ["dns", "dns"]}}, "metrics lists ['dns'] twice"),
+        ({"metrics": {"enabled": True, "serviceMonitor": True}}, "serviceMonitor needs scraper"),
+        (
+            {"metrics": {"enabled": True, "serviceMonitor": True, "scraper": {"namespace": "monitoring"}}},
+            "the ServiceMonitor lives in 'kube-system'",
+        ),
+        ({"release": {"values": {"namespaceOverride": "cilium"}}}, "namespaceOverride 'cilium'"),
+        (
+            {"metrics": {"enabled": True}, "release": {"values": {"tls": {"caBundle": {"enabled": True}}}}},
+            "tls.caBundle.enabled: with it the chart verifies metrics clients against the CA bundle",
+        ),
+        (
+            {
+                "metrics": {"enabled": True},
+                "release": {"values": {"hubble": {"metrics": {"tls": {"server": {"existingSecret": "mine"}}}}}},
+            },
+            "existingSecret: the agent would serve that Secret",
+        ),
+        (
+            {"metrics": {"enabled": True}, "release": {"values": {"hubble": {"metrics": {"enabled": ["dns"]}}}}},
+            "with metrics TLS the list is metrics.metrics",
+        ),
+        ({"release": {"values": {"cluster": {"id": 3}}}}, "cluster.id is not 0 with cluster.name 'default'"),
         ({"certValidityDays": 0}, "greater than or equal to 1"),
         ({"relay": {"serverMtls": True}}, "serverMtls needs serverTls: true"),
         ({"relay": {"enabled": False, "ui": True}}, "serverTls and ui need the relay"),
@@ -296,7 +457,7 @@ def test_seed_001_failure_leaves_from_a_selfsigned_issuer_do_not_verify_each_oth
     manager.apply(
         {"kind": "ClusterIssuer", "metadata": {"name": "selfsigned-cluster-issuer"}, "spec": {"selfSigned": {}}}
     )
-    args = HubbleTLSArgs.model_validate({"ciliumVersion": "1.17.6", "issuer": CA_ISSUER})
+    args = HubbleTLSArgs.model_validate({"ciliumVersion": "1.17.6", "issuer": CA_ISSUER, "relay": {"enabled": True}})
     leaves = {}
     for certificate in chart_certificates(args, args.issuer):
         certificate["spec"]["issuerRef"]["name"] = "selfsigned-cluster-issuer"
@@ -383,3 +544,49 @@ def test_scraper_certificate_refusals(overrides, message):
     with pytest.raises(ValidationError) as raised:
         HubbleTLSArgs.model_validate({**SEED_001, **overrides})
     assert message in str(raised.value)
+
+
+def test_a_relay_client_certificate_presented_as_a_server_is_refused(run, tmp_path):
+    # The chart's relay client certificate has only `client auth` (relay-client-secret.yaml L35-38): a peer
+    # serving it is refused by a client that checks the server's extended key usage, as Go's crypto/tls does.
+    secrets, _ = _issue_seed_pki(run)
+    impostor = secrets["hubble-relay-client-certs"].write(tmp_path / "impostor")
+    relay = secrets["hubble-relay-client-certs"].write(tmp_path / "relay")
+    with OneShotServer(server_context(impostor["tls.crt"], impostor["tls.key"], client_ca=impostor["ca.crt"])) as peer:
+        with pytest.raises(ssl.SSLCertVerificationError, match="unsuitable certificate purpose"):
+            tls_request(
+                peer.port,
+                client_context(relay["ca.crt"], relay["tls.crt"], relay["tls.key"]),
+                "x.hubble-relay.cilium.io",
+            )
+
+
+def test_the_values_depend_on_the_ca_issuer_so_a_consumer_waits_for_it(run):
+    import pulumi_kubernetes as k8s
+
+    def program():
+        hubble = HubbleTLS("hubble", SEED_001)
+        k8s.helm.v3.Release("my-cilium", chart="cilium", name="cilium", values=hubble.helm_values)
+
+    evaluation = run(program)
+    consumer = evaluation.named("my-cilium")
+    assert evaluation.named("hubble-ca-ca-issuer").urn in consumer.dependencies
+
+
+def test_bootstrap_phase_installs_cilium_without_tls_and_without_waiting_for_cert_manager(run, schemas):
+    program, _ = build({**SEED_001, "release": {"phase": "bootstrap"}}, with_cert_manager=True)
+    evaluation = run(program)
+    release = evaluation.named("hubble-cilium")
+    assert release.inputs["values"]["hubble"]["tls"] == {"enabled": False}
+    assert release.explicit_dependencies == set()
+    assert schemas.helm_values_errors("cilium", release.inputs["values"], "1.17.18") == []
+    outputs = evaluation.outputs[evaluation.named("hubble").urn]
+    assert outputs["phase"] == "bootstrap" and outputs["secret_names"] == []
+    assert not [log for log in evaluation.logs if "cannot converge" in log]
+
+
+def test_an_owned_release_that_waits_for_cert_manager_warns_about_fresh_clusters(run):
+    program, _ = build({**SEED_001, "release": {}}, with_cert_manager=True)
+    evaluation = run(program)
+    assert any("cannot converge" in log and "phase: bootstrap" in log for log in evaluation.logs)
+    assert evaluation.named("cert-manager-release").urn in evaluation.named("hubble-cilium").explicit_dependencies

@@ -126,3 +126,26 @@ def test_each_stacks_type_and_name_list_is_pinned():
     for stack, expected in TOPOLOGY.items():
         registered = sorted((r.type, r.name) for r in evaluate(stack, PROJECT).registrations)
         assert registered == expected, stack
+
+
+def test_prod_values_start_a_tls_metrics_server_with_client_verification_as_in_seed_001():
+    hubble = yaml.safe_load(render_files(evaluate("prod", PROJECT))["outputs/hubble.yaml"])
+    metrics = hubble["helm_values"]["hubble"]["metrics"]
+    # templates/cilium-configmap.yaml (1.20.0 L1076-1086): a non-empty list starts the server, TLS on it,
+    # and mtls adds the client CA file.
+    assert metrics["enabled"] and metrics["tls"]["enabled"] is True
+    assert metrics["tls"]["server"]["mtls"] == {"enabled": True}
+    assert hubble["metrics_server_name"] == "default.hubble-metrics.cilium.io"
+    assert hubble["metrics_client_secret"] == {"name": "hubble-metrics-client-certs", "namespace": "monitoring"}
+    assert hubble["secret_names"] == [
+        "hubble-server-certs",
+        "hubble-relay-client-certs",
+        "hubble-metrics-server-certs",
+    ]
+
+
+def test_staging_runs_a_relay_that_serves_mutual_tls_to_the_ui():
+    release = evaluate("staging", PROJECT).named("hubble-cilium").inputs["values"]["hubble"]
+    assert release["relay"]["enabled"] is True
+    assert release["relay"]["tls"]["server"]["enabled"] is True and release["relay"]["tls"]["server"]["mtls"] is True
+    assert release["ui"] == {"enabled": True}
