@@ -65,6 +65,7 @@ def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = N
             config=config,
             secret_keys=secret_keys,
             cwd=project.root,
+            offline=True,
         )
     except ValidationError as error:
         raise EvaluationError(f"stack {stack!r}: invalid component arguments:\n{error}") from None
@@ -187,8 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StackFileError, EvaluationError, UsageError, RenderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (OSError, RecursionError, ValueError) as error:
-        print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
+    except Exception as error:  # a bug of ours: still one line; CLUSTER_TLS_DEBUG=1 shows the traceback
+        if os.environ.get("CLUSTER_TLS_DEBUG"):
+            raise
+        print(f"error: {type(error).__name__}: {error} (set CLUSTER_TLS_DEBUG=1 for details)", file=sys.stderr)
         return 2
 
 

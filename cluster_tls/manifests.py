@@ -74,12 +74,23 @@ class HelmRelease:
         return f"helm/{self.namespace}/{self.name}"
 
 
+def kind_of(reg: Registration) -> str:
+    return reg.type.rpartition(":")[2]
+
+
 def kubernetes_objects(evaluation: Evaluation) -> list[KubernetesObject]:
     objects = []
     for reg in evaluation.registrations:
         if not is_kubernetes_object(reg):
             continue
         body = dict(reg.inputs)
+        if kind_of(reg) == "Secret":
+            # A Secret's data arrives wrapped as a whole; its key names are not secret, so the render keeps
+            # them (schema-valid, reviewable) and hides every value.
+            for field in ("data", "stringData"):
+                value = body.get(field)
+                if isinstance(value, Secret) and isinstance(value.reveal(), dict):
+                    body[field] = {key: Secret(None) for key in value.reveal()}
         metadata = redact(body.get("metadata") or {})
         if not isinstance(metadata, dict):  # secret metadata: the file is named by the Pulumi resource name
             metadata = {"name": reg.name, "namespace": "_secret"}

@@ -19,6 +19,8 @@ import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 
+from .stackfile import OFFLINE
+
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
@@ -130,11 +132,18 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks, evaluation: Evaluation):
         super().__init__(mocks)
         self.evaluation = evaluation
+        # The SDK's mock monitor gives each worker thread an event loop it never closes; left to the garbage
+        # collector at interpreter exit they print "Exception ignored ... Invalid file descriptor". They are
+        # collected here and closed when the run ends.
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _remember_loop(self) -> None:
+        self.thread_loops.add(pulumi_mocks._ensure_event_loop())
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
+        self._remember_loop()
         if request.type != STACK_TYPE:
-            pulumi_mocks._ensure_event_loop()
             self.evaluation.registrations.append(
                 Registration(
                     urn=response.urn,
@@ -151,7 +160,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request):
-        pulumi_mocks._ensure_event_loop()
+        self._remember_loop()
         self.evaluation.outputs[request.urn] = _unwrap(rpc.deserialize_properties(request.outputs))
         return super().RegisterResourceOutputs(request)
 
@@ -201,6 +210,7 @@ def run_program(
     secret_keys: list[str] | None = None,
     evaluation: Evaluation | None = None,
     cwd: Path | None = None,
+    offline: bool = False,
 ) -> Evaluation:
     """Run `program` on a fresh mock runtime and return what it registered.
 
@@ -208,6 +218,8 @@ def run_program(
     to see what had been registered by then.
     """
     evaluation = evaluation if evaluation is not None else Evaluation()
+    offline_token = OFFLINE.set(offline)
+    monitor = None
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -229,6 +241,11 @@ def run_program(
             pulumi_mocks.test(program)()
     finally:
         settings.reset_options()
+        loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
+        for thread_loop in monitor.thread_loops if monitor is not None else ():
+            if thread_loop is not loop and not thread_loop.is_running():
+                thread_loop.close()
+        OFFLINE.reset(offline_token)
     return evaluation

@@ -55,7 +55,13 @@ def _details(reg: Registration) -> str:
     if kind in ("Issuer", "ClusterIssuer"):
         return _issuer_details(spec)
     if kind in ("ConfigMap", "Secret"):
-        return "keys=" + ",".join(sorted({**(inputs.get("data") or {}), **(inputs.get("stringData") or {})}))
+        # Key names are not secret; their values are (a Secret's data arrives wrapped as a whole).
+        keys: set[str] = set()
+        for field in ("data", "stringData"):
+            value = reg.inputs.get(field) or {}
+            value = value.reveal() if isinstance(value, Secret) else value
+            keys |= set(value) if isinstance(value, dict) else set()
+        return "keys=" + ",".join(sorted(keys))
     return ""
 
 

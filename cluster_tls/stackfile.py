@@ -8,6 +8,7 @@ absurd nesting are errors with a location, not surprises later.
 
 from __future__ import annotations
 
+import contextvars
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,9 @@ from typing import Any
 import yaml
 
 OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-secret"
+# Set while `cluster-tls preview|render|diff` evaluates a stack: secrets that are not set (they live only in the
+# operators' stack config) then stand in as [secret] instead of failing the evaluation.
+OFFLINE = contextvars.ContextVar("cluster_tls_offline", default=False)
 MAX_DEPTH = 64
 MAX_NODES = 100_000
 

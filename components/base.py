@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,8 +10,9 @@ import pulumi
 
 from .context import ClusterContext
 from .model import Spec
+from .names import child_name
 from .plan import ObjectClaim, PlanError
-from .secret_guard import guard_outputs
+from .secret_guard import active, guard_outputs
 
 PACKAGE = "cluster-tls"
 
@@ -25,6 +27,10 @@ class ComponentArgs(Spec):
     def claims(self, name: str, context: ClusterContext) -> list[ObjectClaim]:
         """Every Kubernetes object the component `name` will create, or that a chart creates for it."""
         return []
+
+    def cert_manager_defaults(self) -> dict[str, Any]:
+        """CertManagerInstallArgs settings this component needs, applied by a stack where the user left them unset."""
+        return {}
 
     def uses(self) -> list[tuple[str, str | None, str]]:
         """Objects (kind, namespace, name) the component relies on but does not create, e.g. a given issuer."""
@@ -64,8 +70,20 @@ class TLSComponent(pulumi.ComponentResource):
         if args is not None and not nested:
             self.context.ledger.add(args.check(name, self.context))
         super().__init__(f"{PACKAGE}:index:{type(self).__name__}", name, None, opts)
+        self._resource_name = name
         depends_on = (opts.depends_on if opts else None) or []
         self._ordering: list[pulumi.Resource] = list(depends_on) if isinstance(depends_on, Sequence) else [depends_on]
+
+    def child_name(self, role: str, *parts: str) -> str:
+        """`<component>-<role>-<parts>`: the Pulumi name of a child named after config values (an Ingress, a
+        namespace). A resource name (URN) can never be secret, so parts that hold a secret value are replaced by
+        a digest of them: stable across runs, and the value stays out of state, previews and renders."""
+        guard = active()
+        if parts and guard is not None and guard.contains(list(parts)):
+            return child_name(
+                self._resource_name, f"{role}-{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
+            )
+        return child_name(self._resource_name, "-".join([role, *parts]))
 
     def child_opts(self, *after: pulumi.Resource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=self._ordering + [r for r in after if r is not None])

@@ -9,6 +9,9 @@ would write the same object are refused before the second registers anything.
 
 from __future__ import annotations
 
+import weakref
+
+from pulumi.runtime import settings
 from pydantic import Field, PrivateAttr
 
 from .model import DnsLabel, K8sName, PinnedVersion, ReleaseName, Spec
@@ -28,6 +31,9 @@ class CertManagerRef(Spec):
     )
     version: PinnedVersion | None = Field(None, description="cert-manager version, when known.")
     gateway_api: bool = Field(False, description="cert-manager's Gateway API support is switched on.")
+    dns01_recursive_nameservers_only: bool = Field(
+        False, description="The DNS-01 self-check asks only the configured public resolvers (seed 002's fix)."
+    )
 
     @property
     def effective_cluster_resource_namespace(self) -> str:
@@ -49,11 +55,15 @@ class ClusterContext(Spec):
     cert_manager: CertManagerRef = Field(default_factory=CertManagerRef)
     production: bool = Field(False, description="The stack serves production (e.g. production ACME is expected).")
     kubernetes_version: PinnedVersion | None = Field(None, description="The cluster's Kubernetes version, if known.")
-    _ledger: ClaimLedger = PrivateAttr(default_factory=ClaimLedger)
+    _ledgers: weakref.WeakKeyDictionary = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
 
     @property
     def ledger(self) -> ClaimLedger:
-        return self._ledger
+        """The claims of the program now running: a context reused by a later program starts empty."""
+        root = settings.get_root_resource()
+        if root is None:
+            return ClaimLedger()
+        return self._ledgers.setdefault(root, ClaimLedger())
 
     @property
     def cluster_resource_namespace(self) -> str:

@@ -61,7 +61,7 @@ def _dns_subdomain(value: str) -> str:
     return value
 
 
-def _dns_name(value: str) -> str:
+def dns_name(value: str) -> str:
     host = value[2:] if value.startswith("*.") else value
     labels = host.split(".")
     if (
@@ -121,7 +121,7 @@ def _release_name(value: str) -> str:
 _QUALIFIED = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$", re.ASCII)
 
 
-def _qualified_name(value: str) -> str:
+def qualified_name(value: str) -> str:
     prefix, _, name = value.rpartition("/")
     if "/" in value and not prefix:
         raise ValueError(f"key {value!r}: the prefix before '/' must not be empty")
@@ -146,14 +146,14 @@ def _label_value(value: str) -> str:
 
 def _labels(value: dict[str, str]) -> dict[str, str]:
     for key, item in value.items():
-        _qualified_name(key)
+        qualified_name(key)
         _label_value(item)
     return value
 
 
 def _annotations(value: dict[str, str]) -> dict[str, str]:
     for key in value:
-        _qualified_name(key)
+        qualified_name(key)
     if sum(len(k) + len(v) for k, v in value.items()) > 256 * 1024:
         raise ValueError("annotations may hold at most 256 KiB in total")
     return value
@@ -166,7 +166,7 @@ Annotations = Annotated[dict[str, str], AfterValidator(_annotations)]
 # Integers from YAML stay integers: `true` and '3' are refused, not coerced to 1 and 3.
 StrictInt = Annotated[int, Strict()]
 K8sName = Annotated[str, AfterValidator(_dns_subdomain)]
-DnsName = Annotated[str, AfterValidator(_dns_name)]
+DnsName = Annotated[str, AfterValidator(dns_name)]
 IPAddress = Annotated[str, AfterValidator(_ip_address)]
 GoDuration = Annotated[str, AfterValidator(_go_duration)]
 HostPort = Annotated[str, AfterValidator(host_port)]

@@ -19,13 +19,22 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
+from cluster_tls.components.base import ComponentArgs
 from cluster_tls.components.certmanager.install import CertManagerInstallArgs
 from cluster_tls.components.context import ClusterContext
+from cluster_tls.components.dnspod import DnspodWildcardArgs
 from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.model import DnsLabel, Spec
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
-from cluster_tls.stackfile import OFFLINE_SECRET_PLACEHOLDER, Project, StackFileError, secure_paths, stack_entries
+from cluster_tls.stackfile import (
+    OFFLINE,
+    OFFLINE_SECRET_PLACEHOLDER,
+    Project,
+    StackFileError,
+    secure_paths,
+    stack_entries,
+)
 
 PROJECT = "cluster-tls"
 REDACTED = "[secret]"
@@ -83,10 +92,27 @@ class StackConfig(Spec):
     cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
     namespaces: NamespaceSettings = Field(default_factory=NamespaceSettings)
     private_ca: SelfSignedCAChainArgs | None = Field(None, description="A private CA chain (SelfSignedCAChain).")
+    dnspod: DnspodWildcardArgs | None = Field(
+        None, description="Let's Encrypt wildcard through DNSPod DNS-01 (DnspodWildcard)."
+    )
     hubble: HubbleTLSArgs | None = Field(None, description="Cilium Hubble mutual TLS (HubbleTLS).")
 
+    def cert_manager_args(self) -> CertManagerInstallArgs:
+        """cert-manager's settings: the user's, plus what enabled components need where the user set nothing."""
+        settings = self.cert_manager
+        defaults: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            component = getattr(self, name)
+            if isinstance(component, ComponentArgs):
+                for key, value in component.cert_manager_defaults().items():
+                    if key not in settings.model_fields_set:
+                        defaults.setdefault(key, value)
+        return CertManagerInstallArgs.model_validate(
+            {**settings.model_dump(exclude={"install"}, exclude_unset=True, by_alias=False), **defaults}
+        )
+
     def context(self) -> ClusterContext:
-        return ClusterContext(cert_manager=self.cert_manager.install_args().ref(), production=self.production)
+        return ClusterContext(cert_manager=self.cert_manager_args().ref(), production=self.production)
 
 
 class StackConfigError(pulumi.RunError):
@@ -262,6 +288,56 @@ def _opaque_offline_secrets(raw: dict[str, Any], secret_keys: set[str]) -> list[
     return problems
 
 
+def _field_at(loc: tuple) -> Any:
+    """The pydantic field a validation error location points at, if it names one."""
+    model: type[BaseModel] | None = StackConfig
+    field = None
+    for part in loc:
+        fields = {(f.alias or n): f for n, f in model.model_fields.items()} if model else {}
+        field = fields.get(str(part))
+        if field is None:
+            return None
+        model = _model_in(field.annotation)
+    return field
+
+
+def _secret_stand_in(annotation: Any) -> Any:
+    """The placeholder for a missing secret field, or a mapping of them for a model of only secret fields."""
+    if annotation is SecretStr:
+        return OFFLINE_SECRET_PLACEHOLDER
+    model = _model_in(annotation)
+    if model is None:
+        return None
+    required = {(f.alias or n): f for n, f in model.model_fields.items() if f.is_required()}
+    if not required or any(f.annotation is not SecretStr for f in required.values()):
+        return None
+    return dict.fromkeys(required, OFFLINE_SECRET_PLACEHOLDER)
+
+
+def _missing_secrets(error: ValidationError) -> list[tuple[tuple, Any]]:
+    """Locations of required secret fields (or all-secret sections) that are not set, with their stand-ins."""
+    found = []
+    for item in error.errors():
+        field = _field_at(item["loc"]) if item["type"] == "missing" else None
+        stand_in = _secret_stand_in(field.annotation) if field is not None else None
+        if stand_in is not None:
+            found.append((item["loc"], stand_in))
+    return found
+
+
+def _stand_in_for_missing_secrets(raw: dict[str, Any], error: ValidationError, secret_keys: set[str]) -> bool:
+    """Offline only: a required secret nobody has set here (it lives in the operators' config) renders as
+    [secret] instead of stopping the review of everything else. `pulumi up` still requires it."""
+    missing = _missing_secrets(error)
+    for loc, stand_in in missing:
+        tree = raw
+        for part in loc[:-1]:
+            tree = tree[part] if isinstance(tree, dict) else tree[int(part)]
+        tree[loc[-1]] = stand_in
+        secret_keys.add(str(loc[0]))
+    return bool(missing)
+
+
 def load_stack(project: str = PROJECT) -> LoadedStack:
     stack = pulumi.get_stack()
     raw, secret_keys, problems = read_raw_config(project)
@@ -270,8 +346,15 @@ def load_stack(project: str = PROJECT) -> LoadedStack:
     try:
         config = StackConfig.model_validate(raw)
     except ValidationError as error:
-        problems += _format_errors(error, secret_keys)
         config = None
+        if OFFLINE.get() and _stand_in_for_missing_secrets(raw, error, secret_keys):
+            guard = SecretGuard([*guard.secrets, OFFLINE_SECRET_PLACEHOLDER])
+            try:
+                config = StackConfig.model_validate(raw)
+            except ValidationError as again:
+                error = again
+        if config is None:
+            problems += _format_errors(error, secret_keys)
     if config is not None:
         problems += [
             f"{PROJECT}:{'.'.join(path)}: holds a secret but is stored in plain text; store it with "

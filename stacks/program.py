@@ -16,6 +16,7 @@ from cluster_tls.components import secret_guard
 from cluster_tls.components.base import ComponentArgs, TLSComponent
 from cluster_tls.components.certmanager.install import CertManagerInstall
 from cluster_tls.components.context import ClusterContext
+from cluster_tls.components.dnspod import DnspodWildcard
 from cluster_tls.components.hubble import HubbleTLS
 from cluster_tls.components.plan import ClaimLedger, ObjectClaim, PlanError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
@@ -36,6 +37,7 @@ class StackComponent:
 # In build order: a component may use what an earlier one creates (an issuer, a Secret).
 COMPONENTS = (
     StackComponent("private_ca", "private-ca", SelfSignedCAChain),
+    StackComponent("dnspod", "dnspod", DnspodWildcard),
     StackComponent("hubble", "hubble", HubbleTLS),
 )
 
@@ -112,7 +114,7 @@ def build(loaded: LoadedStack) -> dict[str, pulumi.Resource]:
     built: dict[str, pulumi.Resource] = {}
     after_cert_manager: list[pulumi.Resource] = []
     if config.cert_manager.install:
-        built["cert-manager"] = CertManagerInstall("cert-manager", config.cert_manager.install_args(), base)
+        built["cert-manager"] = CertManagerInstall("cert-manager", config.cert_manager_args(), base)
         after_cert_manager = [built["cert-manager"]]
     created = {
         ns: k8s.core.v1.Namespace(f"namespace-{ns}", metadata={"name": ns}, opts=base)

@@ -62,7 +62,7 @@ root = Path.cwd()
 sys.path.insert(0, str(root))
 config, secret_keys = load_stack_config(Project.find(root), sys.argv[1])
 evaluation = run_program(lambda: runpy.run_path(str(root), run_name="__main__"), stack=sys.argv[1],
-                         config=config, secret_keys=secret_keys)
+                         config=config, secret_keys=secret_keys, offline=True)
 print(json.dumps(render_files(evaluation)))
 """
 
@@ -101,23 +101,38 @@ TOPOLOGY = {
     ],
     "staging": [
         ("cluster-tls:index:CertManagerInstall", "cert-manager"),
+        ("cluster-tls:index:DnspodWildcard", "dnspod"),
         ("cluster-tls:index:HubbleTLS", "hubble"),
         ("cluster-tls:index:SelfSignedCAChain", "private-ca"),
+        ("kubernetes:cert-manager.io/v1:Certificate", "dnspod-certificate"),
         ("kubernetes:cert-manager.io/v1:Certificate", "private-ca-ca-certificate"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "dnspod-issuer"),
         ("kubernetes:cert-manager.io/v1:ClusterIssuer", "private-ca-ca-issuer"),
         ("kubernetes:cert-manager.io/v1:ClusterIssuer", "private-ca-selfsigned-issuer"),
+        ("kubernetes:core/v1:Namespace", "namespace-apps"),
+        ("kubernetes:core/v1:Secret", "dnspod-credentials"),
+        ("kubernetes:gateway.networking.k8s.io/v1:Gateway", "dnspod-gateway"),
+        ("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "dnspod-route-shop"),
+        ("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "dnspod-route-web-https-redirect"),
         ("kubernetes:helm.sh/v3:Release", "cert-manager-release"),
+        ("kubernetes:helm.sh/v3:Release", "dnspod-webhook"),
         ("kubernetes:helm.sh/v3:Release", "hubble-cilium"),
     ],
     "prod": [
         ("cluster-tls:index:CertManagerInstall", "cert-manager"),
+        ("cluster-tls:index:DnspodWildcard", "dnspod"),
         ("cluster-tls:index:HubbleTLS", "hubble"),
         ("cluster-tls:index:SelfSignedCAChain", "hubble-ca"),
+        ("kubernetes:cert-manager.io/v1:Certificate", "dnspod-certificate"),
         ("kubernetes:cert-manager.io/v1:Certificate", "hubble-ca-ca-certificate"),
         ("kubernetes:cert-manager.io/v1:Certificate", "hubble-metrics-scraper-certificate"),
+        ("kubernetes:cert-manager.io/v1:ClusterIssuer", "dnspod-issuer"),
         ("kubernetes:cert-manager.io/v1:ClusterIssuer", "hubble-ca-ca-issuer"),
         ("kubernetes:cert-manager.io/v1:ClusterIssuer", "hubble-ca-selfsigned-issuer"),
+        ("kubernetes:core/v1:Secret", "dnspod-credentials"),
         ("kubernetes:helm.sh/v3:Release", "cert-manager-release"),
+        ("kubernetes:helm.sh/v3:Release", "dnspod-webhook"),
+        ("kubernetes:networking.k8s.io/v1:Ingress", "dnspod-ingress-web-www"),
     ],
 }
 

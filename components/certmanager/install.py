@@ -135,6 +135,7 @@ class CertManagerInstallArgs(Spec):
             release_name=self.release_name,
             service_account_name=service_account or None,
             version=self.version,
+            dns01_recursive_nameservers_only=self.dns01_recursive_nameservers_only,
         )
 
     def helm_values(self) -> dict[str, Any]:

@@ -44,6 +44,23 @@ class Schemas:
             return self.crd_errors(obj)
         return self.core_errors(obj)
 
+    def unknown_values(self, chart: str, values: dict[str, Any]) -> list[str]:
+        """Keys of `values` that the chart's own values.yaml does not have (for charts without a schema)."""
+        import yaml
+
+        defaults = yaml.safe_load((self.root / "helm" / chart / "values.yaml").read_text())
+
+        def walk(ours: dict[str, Any], theirs: Any, path: str) -> list[str]:
+            found = []
+            for key, value in ours.items():
+                if not isinstance(theirs, dict) or key not in theirs:
+                    found.append(f"{path}{key}")
+                elif isinstance(value, dict) and isinstance(theirs[key], dict):
+                    found += walk(value, theirs[key], f"{path}{key}.")
+            return found
+
+        return walk(values, defaults, "")
+
     def helm_values_errors(self, chart: str, values: dict[str, Any], version: str | None = None) -> list[str]:
         folder = self.root / "helm" / chart / (version or "")
         validator = self._validator(str((folder / "values.schema.json").relative_to(self.root)))
