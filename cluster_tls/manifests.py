@@ -84,7 +84,7 @@ def kubernetes_objects(evaluation: Evaluation) -> list[KubernetesObject]:
         if not is_kubernetes_object(reg):
             continue
         body = dict(reg.inputs)
-        if kind_of(reg) == "Secret":
+        if kind_of(reg) in ("Secret", "SecretPatch", "ConfigMap", "ConfigMapPatch"):
             # A Secret's data arrives wrapped as a whole; its key names are not secret, so the render keeps
             # them (schema-valid, reviewable) and hides every value.
             for field in ("data", "stringData"):

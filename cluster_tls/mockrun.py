@@ -105,10 +105,31 @@ class Evaluation:
         return [r for r in self.registrations if r.parent == urn]
 
 
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def default_live_objects() -> dict[tuple[str, str], dict[str, Any]]:
+    """Objects a program reads from the cluster (`<Resource>.get`), as the offline runner serves them."""
+    return {
+        ("kubernetes:core/v1:ConfigMap", "kubesphere-system/kubesphere-config"): {
+            "data": {"kubesphere.yaml": (SAMPLES / "kubesphere-config.yaml").read_text()}
+        }
+    }
+
+
 class _EchoMocks(pulumi.runtime.Mocks):
-    """State = inputs, id = name: what a successful create returns, without a cluster."""
+    """State = inputs, id = name: what a successful create returns, without a cluster. Reads of existing
+    objects are answered from `live_objects`."""
+
+    def __init__(self, live_objects: dict[tuple[str, str], dict[str, Any]] | None = None):
+        self.live_objects = default_live_objects() if live_objects is None else live_objects
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.resource_id:
+            live = self.live_objects.get((args.typ, args.resource_id))
+            if live is None:
+                raise RuntimeError(f"offline: no live {args.typ} {args.resource_id!r} to read")
+            return args.resource_id, {**args.inputs, **live}
         state = dict(args.inputs)
         if args.typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {
@@ -211,6 +232,7 @@ def run_program(
     evaluation: Evaluation | None = None,
     cwd: Path | None = None,
     offline: bool = False,
+    live_objects: dict[tuple[str, str], dict[str, Any]] | None = None,
 ) -> Evaluation:
     """Run `program` on a fresh mock runtime and return what it registered.
 
@@ -225,7 +247,7 @@ def run_program(
     try:
         with _isolated_environment(cwd):
             settings.reset_options()
-            monitor = _RecordingMonitor(_EchoMocks(), evaluation)
+            monitor = _RecordingMonitor(_EchoMocks(live_objects), evaluation)
             pulumi.runtime.set_mocks(
                 monitor.mocks,
                 project=project,

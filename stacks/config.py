@@ -27,6 +27,7 @@ from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.model import DnsLabel, Spec
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
+from cluster_tls.components.whizard import WhizardTLSArgs
 from cluster_tls.stackfile import (
     OFFLINE,
     OFFLINE_SECRET_PLACEHOLDER,
@@ -95,6 +96,7 @@ class StackConfig(Spec):
     dnspod: DnspodWildcardArgs | None = Field(
         None, description="Let's Encrypt wildcard through DNSPod DNS-01 (DnspodWildcard)."
     )
+    whizard: WhizardTLSArgs | None = Field(None, description="HTTPS for KubeSphere Whizard (WhizardTLS).")
     hubble: HubbleTLSArgs | None = Field(None, description="Cilium Hubble mutual TLS (HubbleTLS).")
 
     def cert_manager_args(self) -> CertManagerInstallArgs:

@@ -20,6 +20,7 @@ from cluster_tls.components.dnspod import DnspodWildcard
 from cluster_tls.components.hubble import HubbleTLS
 from cluster_tls.components.plan import ClaimLedger, ObjectClaim, PlanError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
+from cluster_tls.components.whizard import WhizardTLS
 
 from .config import BUILT_IN_NAMESPACES, LoadedStack, StackConfig, key_path, load_stack
 
@@ -38,6 +39,7 @@ class StackComponent:
 COMPONENTS = (
     StackComponent("private_ca", "private-ca", SelfSignedCAChain),
     StackComponent("dnspod", "dnspod", DnspodWildcard),
+    StackComponent("whizard", "whizard", WhizardTLS),
     StackComponent("hubble", "hubble", HubbleTLS),
 )
 
@@ -134,5 +136,16 @@ def build(loaded: LoadedStack) -> dict[str, pulumi.Resource]:
     return built
 
 
+class StackProgramError(pulumi.RunError):
+    """The program failed; the message has every secret value of the stack's config replaced by [secret]."""
+
+
 def main() -> dict[str, pulumi.Resource]:
-    return build(load_stack())
+    loaded = load_stack()
+    try:
+        return build(loaded)
+    except Exception as error:
+        message = loaded.guard.redact(str(error))
+        if message == str(error):
+            raise
+        raise StackProgramError(message) from None

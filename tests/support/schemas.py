@@ -39,7 +39,38 @@ class Schemas:
             return [f"{'/'.join(map(str, error.path))}: {error.message}"]
         return []
 
-    def object_errors(self, obj: dict[str, Any]) -> list[str]:
+    def _core_schema_validator(self, obj: dict[str, Any]):
+        """The strict core schema kubernetes-validate uses, built the same way (kubernetes_validate/utils.py)."""
+        import re
+
+        import jsonschema
+        from referencing import Registry, Resource
+
+        api_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", obj["apiVersion"])
+        folder = (
+            Path(kubernetes_validate.__file__).parent
+            / "kubernetes-json-schema"
+            / f"v{KUBERNETES_VERSION}.0-local-strict"
+        )
+        key = f"core:{obj['kind'].lower()}-{api_version}"
+        if key not in self._validators:
+            schema = json.loads((folder / f"{obj['kind'].lower()}-{api_version}.json").read_text())
+            definitions = json.loads((folder / "_definitions.json").read_text())
+            registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+            self._validators[key] = jsonschema.validators.Draft202012Validator(schema, registry=registry)
+        return self._validators[key]
+
+    def patch_errors(self, obj: dict[str, Any]) -> list[str]:
+        """A server-side-apply patch: the object's schema, except that required fields may be left out."""
+        if self.knows(obj["apiVersion"], obj["kind"]):
+            errors = self._validator(self.index[f"{obj['apiVersion']}|{obj['kind']}"]["strictSchema"]).iter_errors(obj)
+        else:
+            errors = self._core_schema_validator(obj).iter_errors(obj)
+        return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors if e.validator != "required"]
+
+    def object_errors(self, obj: dict[str, Any], *, patch: bool = False) -> list[str]:
+        if patch:
+            return self.patch_errors(obj)
         if self.knows(obj["apiVersion"], obj["kind"]):
             return self.crd_errors(obj)
         return self.core_errors(obj)
