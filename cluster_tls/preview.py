@@ -104,7 +104,7 @@ def namespace_origins(evaluation: Evaluation) -> dict[str, str]:
         inputs = redact(reg.inputs)
         metadata = inputs.get("metadata") if isinstance(inputs.get("metadata"), dict) else {}
         if reg.type == "kubernetes:core/v1:Namespace":
-            created[metadata.get("name")] = reg.name
+            created[metadata.get("name") or Secret.MARKER] = reg.name
         elif reg.type == RELEASE_TYPE:
             namespace = inputs.get("namespace", "default")
             used.add(namespace)

@@ -246,7 +246,14 @@ class DnspodWildcardArgs(ComponentArgs):
         )
 
     def issuer_ref(self) -> IssuerRef:
-        return IssuerRef(name=self.issuer_name, kind=self.issuer_kind, type="acme", namespace=self.issuer_namespace)
+        challenges = ["dns01", "http01"] if self.http01 is not None else ["dns01"]
+        return IssuerRef(
+            name=self.issuer_name,
+            kind=self.issuer_kind,
+            type="acme",
+            namespace=self.issuer_namespace,
+            acme_challenges=challenges,
+        )
 
     def certificate_spec(self, context: ClusterContext, namespace: str) -> CertificateSpec:
         secret = self.names()["secret"]

@@ -25,6 +25,7 @@ class ObjectClaim:
     namespace: str | None
     name: str
     owner: str
+    note: str = ""  # why two claims on this key cannot both stand, when "written twice" does not say it
 
     @property
     def key(self) -> tuple[str, str | None, str]:
@@ -53,7 +54,9 @@ class ClaimLedger:
         problems = []
         for claim in claims:
             first = seen.get(claim.key)
-            if first is not None:
+            if first is not None and (claim.note or first.note):
+                problems.append(f"{claim.note or first.note} ({first.owner}; {claim.owner})")
+            elif first is not None:
                 problems.append(f"{claim.describe()} would be written twice: by {first.owner} and by {claim.owner}")
             else:
                 seen[claim.key] = claim

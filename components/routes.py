@@ -23,6 +23,7 @@ HttpPath = Annotated[str, StringConstraints(pattern=r"^/[^\s]*$")]
 class Backend(Spec):
     service: K8sName = Field(description="Service name.")
     port: Port = Field(description="Service port number.")
+    namespace: DnsLabel | None = Field(None, description="Service namespace (default: the route's).")
 
 
 class IngressRoute(Spec):
@@ -98,6 +99,7 @@ class GatewaySpec(Spec):
     namespace: DnsLabel
     gateway_class_name: K8sName = Field("istio", description="GatewayClass (Istio's is `istio`).")
     https_redirect: bool = Field(True, description="An HTTP listener on 80 whose HTTPRoute redirects to HTTPS.")
+    annotations: Annotations = Field(default_factory=dict, description="Gateway annotations.")
     routes: list[HttpRoute] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -131,12 +133,34 @@ class GatewaySpec(Spec):
             listeners.append(
                 {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "Same"}}}
             )
+        metadata: dict[str, Any] = {"name": self.name, "namespace": self.namespace}
+        if self.annotations:
+            metadata["annotations"] = dict(self.annotations)
         return {
             "apiVersion": GATEWAY_API,
             "kind": "Gateway",
-            "metadata": {"name": self.name, "namespace": self.namespace},
+            "metadata": metadata,
             "spec": {"gatewayClassName": self.gateway_class_name, "listeners": listeners},
         }
+
+    def reference_grants(self) -> list[dict[str, Any]]:
+        """HTTPRoutes here that send to Services in other namespaces need a ReferenceGrant there (Gateway API
+        ReferenceGrant: the target namespace allows HTTPRoutes of this namespace to reference its Services)."""
+        namespaces = sorted(
+            {r.backend.namespace for r in self.routes if r.backend.namespace not in (None, self.namespace)}
+        )
+        return [
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1beta1",
+                "kind": "ReferenceGrant",
+                "metadata": {"name": k8s_name(self.namespace, "httproutes"), "namespace": namespace},
+                "spec": {
+                    "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": self.namespace}],
+                    "to": [{"group": "", "kind": "Service"}],
+                },
+            }
+            for namespace in namespaces
+        ]
 
     def route_manifests(self) -> list[dict[str, Any]]:
         routes = [
@@ -150,7 +174,13 @@ class GatewaySpec(Spec):
                     "rules": [
                         {
                             "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
-                            "backendRefs": [{"name": route.backend.service, "port": route.backend.port}],
+                            "backendRefs": [
+                                {
+                                    "name": route.backend.service,
+                                    "port": route.backend.port,
+                                    **({"namespace": route.backend.namespace} if route.backend.namespace else {}),
+                                }
+                            ],
                         }
                     ],
                 },

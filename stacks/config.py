@@ -24,6 +24,7 @@ from cluster_tls.components.certmanager.install import CertManagerInstallArgs
 from cluster_tls.components.context import ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcardArgs
 from cluster_tls.components.hubble import HubbleTLSArgs
+from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
 from cluster_tls.components.model import DnsLabel, Spec
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
@@ -97,6 +98,9 @@ class StackConfig(Spec):
         None, description="Let's Encrypt wildcard through DNSPod DNS-01 (DnspodWildcard)."
     )
     whizard: WhizardTLSArgs | None = Field(None, description="HTTPS for KubeSphere Whizard (WhizardTLS).")
+    istio_gateway: IstioHTTPSGatewayArgs | None = Field(
+        None, description="HTTPS at the Istio ingress gateway (IstioHTTPSGateway)."
+    )
     hubble: HubbleTLSArgs | None = Field(None, description="Cilium Hubble mutual TLS (HubbleTLS).")
 
     def cert_manager_args(self) -> CertManagerInstallArgs:

@@ -18,6 +18,7 @@ from cluster_tls.components.certmanager.install import CertManagerInstall
 from cluster_tls.components.context import ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcard
 from cluster_tls.components.hubble import HubbleTLS
+from cluster_tls.components.istio_gateway import IstioHTTPSGateway
 from cluster_tls.components.plan import ClaimLedger, ObjectClaim, PlanError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
 from cluster_tls.components.whizard import WhizardTLS
@@ -40,6 +41,7 @@ COMPONENTS = (
     StackComponent("private_ca", "private-ca", SelfSignedCAChain),
     StackComponent("dnspod", "dnspod", DnspodWildcard),
     StackComponent("whizard", "whizard", WhizardTLS),
+    StackComponent("istio_gateway", "istio-gateway", IstioHTTPSGateway),
     StackComponent("hubble", "hubble", HubbleTLS),
 )
 

@@ -67,6 +67,11 @@ class CertManagerInstallArgs(Spec):
     dns01_recursive_nameservers_only: bool = Field(
         False, description="Use only those resolvers (fixes challenges stuck 'pending' behind cluster-local DNS)."
     )
+    gateway_api: bool = Field(
+        False,
+        description="Gateway API support (cert-manager issues Certificates for annotated Gateways); needs the Gateway "
+        "API CRDs installed before cert-manager starts. Chart value config.gatewayAPI.enabled (v1.21 values.yaml).",
+    )
     extra_args: list[str] = Field(default_factory=list, description="Additional controller flags.")
     values: dict[str, Any] = Field(default_factory=dict, description="Other chart values; the settings above win.")
     timeout_seconds: StrictInt = Field(
@@ -136,6 +141,8 @@ class CertManagerInstallArgs(Spec):
             service_account_name=service_account or None,
             version=self.version,
             dns01_recursive_nameservers_only=self.dns01_recursive_nameservers_only,
+            gateway_api=self.gateway_api
+            or bool(((self.values.get("config") or {}).get("gatewayAPI") or {}).get("enabled")),
         )
 
     def helm_values(self) -> dict[str, Any]:
@@ -155,6 +162,12 @@ class CertManagerInstallArgs(Spec):
             ours["dns01RecursiveNameserversOnly"] = self.dns01_recursive_nameservers_only
         if self.extra_args:
             ours["extraArgs"] = list(self.extra_args)
+        if self.gateway_api:
+            ours["config"] = {
+                "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                "kind": "ControllerConfiguration",
+                "gatewayAPI": {"enabled": True},
+            }
         return deep_merge(self.values, ours)
 
 

@@ -104,6 +104,9 @@ class IssuerRef(Spec):
     namespace: K8sName | None = Field(
         None, description="Namespace of a namespaced Issuer; a Certificate can only use an Issuer in its own namespace."
     )
+    acme_challenges: list[Literal["http01", "dns01"]] | None = Field(
+        None, description="ACME issuers: the challenge types its solvers use (checks such as HTTPS redirects need it)."
+    )
 
     @model_validator(mode="after")
     def _kind_matches_scope(self) -> IssuerRef:
