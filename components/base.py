@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 
 from .context import ClusterContext
+from .links import LinkError, Provided
 from .model import Spec
 from .names import child_name
 from .plan import ObjectClaim, PlanError
-from .secret_guard import active, guard_outputs
+from .secret_guard import guard_outputs, resource_name
 
 PACKAGE = "cluster-tls"
 
@@ -27,6 +27,39 @@ class ComponentArgs(Spec):
     def claims(self, name: str, context: ClusterContext) -> list[ObjectClaim]:
         """Every Kubernetes object the component `name` will create, or that a chart creates for it."""
         return []
+
+    def provides(self, name: str, context: ClusterContext) -> Provided:
+        """What this component offers the next ones (an issuer, a certificate Secret)."""
+        return Provided()
+
+    def link(self, providers: dict[str, Provided]) -> ComponentArgs:
+        """These args with every `*From` link replaced by the provider's reference (see components/links.py)."""
+        updates: dict[str, Any] = {}
+        for field, target, what in self.links():
+            source = getattr(self, field)
+            if source is None:
+                continue
+            alias = type(self).model_fields[field].alias or field
+            provided = providers.get(source)
+            value = getattr(provided, what, None) if provided is not None else None
+            if value is None:
+                offered = sorted(k for k, p in providers.items() if getattr(p, what, None) is not None)
+                raise LinkError(
+                    f"{alias} {source!r}: no component of this stack before this one provides {what} "
+                    f"(those that do: {', '.join(offered) or 'none'})"
+                )
+            updates[target] = self.linked_value(target, value)
+            updates[field] = None
+        if not updates:
+            return self
+        return type(self).model_validate({**self.model_dump(mode="python", by_alias=False), **updates})
+
+    def links(self) -> list[tuple[str, str, str]]:
+        """(link field, field it fills, what it takes: 'issuer' or 'certificate')."""
+        return []
+
+    def linked_value(self, target: str, value: Any) -> Any:
+        return value
 
     def cert_manager_defaults(self) -> dict[str, Any]:
         """CertManagerInstallArgs settings this component needs, applied by a stack where the user left them unset."""
@@ -76,14 +109,8 @@ class TLSComponent(pulumi.ComponentResource):
 
     def child_name(self, role: str, *parts: str) -> str:
         """`<component>-<role>-<parts>`: the Pulumi name of a child named after config values (an Ingress, a
-        namespace). A resource name (URN) can never be secret, so parts that hold a secret value are replaced by
-        a digest of them: stable across runs, and the value stays out of state, previews and renders."""
-        guard = active()
-        if parts and guard is not None and guard.contains(list(parts)):
-            return child_name(
-                self._resource_name, f"{role}-{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
-            )
-        return child_name(self._resource_name, "-".join([role, *parts]))
+        namespace); secret parts become a digest (secret_guard.resource_name)."""
+        return resource_name(child_name(self._resource_name, role), *parts)
 
     def child_opts(self, *after: pulumi.Resource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=self._ordering + [r for r in after if r is not None])

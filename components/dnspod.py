@@ -34,6 +34,7 @@ from .certmanager.specs import (
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .hosts import covered, to_ascii
+from .links import Provided, ProvidedCertificate
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, dns_name
 from .names import child_name, k8s_name
 from .plan import ObjectClaim, certificate_claims
@@ -350,6 +351,15 @@ class DnspodWildcardArgs(ComponentArgs):
                 for r in self.gateway.route_manifests()
             ]
         return claims
+
+    def provides(self, name: str, context: ClusterContext) -> Provided:
+        certificate = ProvidedCertificate(
+            secret_name=self.names()["secret"],
+            dns_names=tuple(self.dns_names()),
+            namespaces=tuple(self.available_in(context)),
+            has_ca=False,  # ACME issuers write no ca.crt
+        )
+        return Provided(issuer=self.issuer_ref(), certificate=certificate)
 
     def cert_manager_defaults(self) -> dict[str, Any]:
         # Seed 002's challenge hung "pending" behind cluster-local DNS until cert-manager self-checked against

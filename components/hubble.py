@@ -204,6 +204,7 @@ class HubbleTLSArgs(ComponentArgs):
         1095, ge=1, le=36500, description="hubble.tls.auto.certValidityDuration (days)."
     )
     issuer: IssuerRef | None = Field(None, description="An existing CA issuer; unset builds a SelfSignedCAChain.")
+    issuer_from: str | None = Field(None, description="In a stack: take the issuer of this component (e.g. privateCa).")
     ca: SelfSignedCAChainArgs | None = Field(None, description="Settings of the CA chain built when `issuer` is unset.")
     private_key: PrivateKeySpec | None = Field(
         None, description="Not offered: the chart overrides it (see the error it gives)."
@@ -224,8 +225,8 @@ class HubbleTLSArgs(ComponentArgs):
                 "tls-certmanager template), so the last key wins and cert-manager never sees the requested key; "
                 "older charts ignore it. Remove privateKey"
             )
-        if self.issuer is not None and self.ca is not None:
-            raise ValueError("set either issuer (an existing CA issuer) or ca (build one), not both")
+        if sum(x is not None for x in (self.issuer, self.ca, self.issuer_from)) > 1:
+            raise ValueError("set one of issuer (an existing CA issuer), issuerFrom (a stack's) or ca (build one)")
         if self.issuer is not None:
             if self.issuer.issuer_type == "selfSigned":
                 raise ValueError(
@@ -336,6 +337,9 @@ class HubbleTLSArgs(ComponentArgs):
             raise ValueError(
                 "release.values hubble.metrics.enabled: with metrics TLS the list is metrics.metrics; set it there"
             )
+
+    def links(self) -> list[tuple[str, str, str]]:
+        return [("issuer_from", "issuer", "issuer")]
 
     def uses(self) -> list[tuple[str, str | None, str]]:
         if self.issuer is None:

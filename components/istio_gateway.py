@@ -23,6 +23,7 @@ from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .hosts import covered
+from .links import LinkError
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, version_tuple
 from .plan import ObjectClaim, certificate_claims
 from .routes import Backend, GatewaySpec, HttpRoute
@@ -100,7 +101,11 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
     hosts: list[DnsName] = Field(min_length=1)
     backend: Backend = Field(description="Where the hosts are routed; backend.namespace defaults to the gateway's.")
     issuer: IssuerRef | None = Field(None, description="Issue the certificate from this issuer.")
+    issuer_from: str | None = Field(None, description="In a stack: issue from this component's issuer (privateCa).")
     existing_secret: ExistingSecret | None = Field(None, description="Or serve a certificate Secret made elsewhere.")
+    certificate_from: str | None = Field(
+        None, description="In a stack: serve this component's certificate Secret (e.g. dnspod's wildcard)."
+    )
     certificate_name: K8sName | None = Field(None, description="Certificate/Secret name (default <name>-tls).")
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always")
@@ -116,6 +121,7 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
     client_ca_issuer: IssuerRef | None = Field(
         None, description="MUTUAL: the private CA whose clients are accepted (default: the serving issuer, if a CA)."
     )
+    client_ca_from: str | None = Field(None, description="In a stack: clientCaIssuer from this component (privateCa).")
     cert_manager_gateway_support: bool = Field(
         False, description="gatewayApi: let cert-manager issue the certificate from a Gateway annotation."
     )
@@ -125,10 +131,14 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
 
     @model_validator(mode="after")
     def _rules(self) -> IstioHTTPSGatewayArgs:
-        if (self.issuer is None) == (self.existing_secret is None):
+        sources = (self.issuer, self.existing_secret, self.issuer_from, self.certificate_from)
+        if sum(s is not None for s in sources) != 1:
             raise ValueError(
-                "set exactly one of issuer (issue a certificate) or existingSecret (serve one made elsewhere)"
+                "set exactly one of issuer / issuerFrom (issue a certificate) or existingSecret / certificateFrom "
+                "(serve one made elsewhere)"
             )
+        if self.issuer_from or self.certificate_from or self.client_ca_from:
+            return self  # checked again once the stack has resolved the links
         dupes = sorted({h for h in self.hosts if self.hosts.count(h) > 1})
         if dupes:
             raise ValueError(f"hosts lists {dupes} more than once")
@@ -161,6 +171,24 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
             if issuer is not None and not issuer.usable_from(self.workload_namespace):
                 raise ValueError(f"issuer {issuer.name!r} is an Issuer outside {self.workload_namespace!r}")
         return self
+
+    def links(self) -> list[tuple[str, str, str]]:
+        return [
+            ("issuer_from", "issuer", "issuer"),
+            ("certificate_from", "existing_secret", "certificate"),
+            ("client_ca_from", "client_ca_issuer", "issuer"),
+        ]
+
+    def linked_value(self, target: str, value: Any) -> Any:
+        if target != "existing_secret":
+            return value
+        if self.workload_namespace not in value.namespaces:
+            raise LinkError(
+                f"certificateFrom {self.certificate_from!r}: Secret {value.secret_name!r} is not made available in "
+                f"{self.workload_namespace!r}, where the gateway workload reads it (istio#27740); add "
+                f"{self.workload_namespace!r} to that component's replication.namespaces"
+            )
+        return {"name": value.secret_name, "dnsNames": list(value.dns_names), "hasCa": value.has_ca}
 
     @property
     def secret_name(self) -> str:

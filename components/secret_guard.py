@@ -8,6 +8,7 @@ resource input that contains one into `Output.secret`; components wrap their reg
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,6 +78,16 @@ def active() -> SecretGuard | None:
     if _active is not None and root is not None and _active[0] is root:
         return _active[1]
     return None
+
+
+def resource_name(prefix: str, *parts: str) -> str:
+    """`<prefix>-<parts>`: a Pulumi resource name built from config values. A name (URN) can never be secret, so
+    parts that hold a secret value are replaced by a digest of them: stable across runs, the value stays out of
+    state, previews and renders."""
+    guard = active()
+    if parts and guard is not None and guard.contains(list(parts)):
+        return f"{prefix}-{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
+    return "-".join([prefix, *parts])
 
 
 def guard_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from .certmanager.specs import (
     check_lifetime,
 )
 from .context import ClusterContext
+from .links import Provided
 from .model import DnsLabel, GoDuration, K8sName, Spec, StrictInt
 from .names import child_name, k8s_name
 from .plan import ObjectClaim, certificate_claims
@@ -128,6 +129,12 @@ class SelfSignedCAChainArgs(ComponentArgs):
                 else ""
             ),
         }
+
+    def provides(self, name: str, context: ClusterContext) -> Provided:
+        namespace = self.namespace if self.issuer_kind == "Issuer" else None
+        return Provided(
+            issuer=IssuerRef(name=self.names(name)["ca_issuer"], kind=self.issuer_kind, type="ca", namespace=namespace)
+        )
 
     def claims(self, name: str, context: ClusterContext) -> list[ObjectClaim]:
         names, kind = self.names(name), self.issuer_kind

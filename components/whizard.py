@@ -97,6 +97,7 @@ class WhizardTLSArgs(ComponentArgs):
         None, description="Cluster DNS domain; adds `<svc>.<ns>.svc.<domain>` names."
     )
     issuer: IssuerRef | None = Field(None, description="An existing CA issuer; unset builds a SelfSignedCAChain.")
+    issuer_from: str | None = Field(None, description="In a stack: take the issuer of this component (e.g. privateCa).")
     ca: SelfSignedCAChainArgs | None = Field(None, description="The CA chain built when `issuer` is unset.")
     certificate_name: K8sName = Field("whizard-tls", description="The serving leaf Certificate (and its Secret).")
     duration: str = Field("2160h", description="Leaf lifetime.")
@@ -123,8 +124,8 @@ class WhizardTLSArgs(ComponentArgs):
             raise ValueError("components: select at least one Whizard resource to serve HTTPS")
         if self.kubesphere is not None and not self.components.query_frontend:
             raise ValueError("kubesphere reads query-frontend: keep components.queryFrontend on")
-        if self.issuer is not None and self.ca is not None:
-            raise ValueError("set either issuer (an existing CA issuer) or ca (build one), not both")
+        if sum(x is not None for x in (self.issuer, self.ca, self.issuer_from)) > 1:
+            raise ValueError("set one of issuer (an existing CA issuer), issuerFrom (a stack's) or ca (build one)")
         if self.issuer is not None and self.issuer.issuer_type in ("selfSigned", "acme"):
             raise ValueError(
                 f"issuer {self.issuer.name!r} is {self.issuer.issuer_type}: the leaf must come from a CA issuer "
@@ -137,6 +138,14 @@ class WhizardTLSArgs(ComponentArgs):
                 "clientCa needs kubesphere with verify: true, which gives KubeSphere its client certificate"
             )
         return self
+
+    def links(self) -> list[tuple[str, str, str]]:
+        return [("issuer_from", "issuer", "issuer")]
+
+    def uses(self) -> list[tuple[str, str | None, str]]:
+        if self.issuer is None:
+            return []
+        return [(self.issuer.kind, self.issuer.namespace if self.issuer.kind == "Issuer" else None, self.issuer.name)]
 
     def chain_args(self) -> SelfSignedCAChainArgs:
         return self.ca or SelfSignedCAChainArgs(scope="cluster", ca_common_name="Whizard CA")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import ValidationError
 
 from cluster_tls.components import secret_guard
 from cluster_tls.components.base import ComponentArgs, TLSComponent
@@ -19,6 +20,7 @@ from cluster_tls.components.context import ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcard
 from cluster_tls.components.hubble import HubbleTLS
 from cluster_tls.components.istio_gateway import IstioHTTPSGateway
+from cluster_tls.components.links import LinkError, Provided
 from cluster_tls.components.plan import ClaimLedger, ObjectClaim, PlanError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
 from cluster_tls.components.whizard import WhizardTLS
@@ -62,13 +64,32 @@ def _enabled(config: StackConfig) -> list[tuple[StackComponent, ComponentArgs]]:
     return [(entry, getattr(config, entry.field)) for entry in COMPONENTS if getattr(config, entry.field) is not None]
 
 
-def plan_stack(loaded: LoadedStack, context: ClusterContext) -> StackPlan:
+def link_components(loaded: LoadedStack, context: ClusterContext) -> list[tuple[StackComponent, ComponentArgs]]:
+    """Each component's args with `issuerFrom` / `certificateFrom` resolved to what earlier components provide."""
+    providers: dict[str, Provided] = {}
+    linked, problems = [], []
+    for entry, args in _enabled(loaded.config):
+        try:
+            args = args.link(providers)
+        except (LinkError, ValidationError) as error:
+            problems.append(f"{entry.key()}: {error}")
+            continue
+        providers[entry.key().split(":", 1)[1]] = args.provides(entry.name, context)
+        linked.append((entry, args))
+    if problems:
+        raise loaded.error(problems)
+    return linked
+
+
+def plan_stack(
+    loaded: LoadedStack, context: ClusterContext, components: list[tuple[StackComponent, ComponentArgs]]
+) -> StackPlan:
     """Check every component against the context, each other and the namespaces, before registering anything."""
     config = loaded.config
     problems: list[str] = []
     ledger = ClaimLedger()
     claims: dict[str, list[ObjectClaim]] = {}
-    for entry, args in _enabled(config):
+    for entry, args in components:
         owned = []
         try:
             owned = args.check(entry.name, context)
@@ -82,7 +103,7 @@ def plan_stack(loaded: LoadedStack, context: ClusterContext) -> StackPlan:
         namespaces[config.cert_manager.namespace] = "created by the cert-manager Helm release"
     namespaces.update({ns: "declared existing (must exist before `pulumi up`)" for ns in config.namespaces.existing})
     namespaces.update({ns: "created by this stack" for ns in config.namespaces.create})
-    for entry, _ in _enabled(config):
+    for entry, _ in components:
         for claim in claims[entry.name]:
             if claim.namespace is not None and claim.namespace not in namespaces:
                 problems.append(
@@ -112,7 +133,8 @@ def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
 def build(loaded: LoadedStack) -> dict[str, pulumi.Resource]:
     config = loaded.config
     context = config.context()
-    plan = plan_stack(loaded, context)
+    components = link_components(loaded, context)
+    plan = plan_stack(loaded, context, components)
     guard = secret_guard.install(loaded.guard.secrets)
     base = _provider_opts(config)
     built: dict[str, pulumi.Resource] = {}
@@ -121,11 +143,11 @@ def build(loaded: LoadedStack) -> dict[str, pulumi.Resource]:
         built["cert-manager"] = CertManagerInstall("cert-manager", config.cert_manager_args(), base)
         after_cert_manager = [built["cert-manager"]]
     created = {
-        ns: k8s.core.v1.Namespace(f"namespace-{ns}", metadata={"name": ns}, opts=base)
+        ns: k8s.core.v1.Namespace(secret_guard.resource_name("namespace", ns), metadata={"name": ns}, opts=base)
         for ns in config.namespaces.create
     }
 
-    for entry, args in _enabled(config):
+    for entry, args in components:
         claims = plan.claims[entry.name]
         needs = [created[ns] for ns in sorted({c.namespace for c in claims if c.namespace in created})]
         providers = sorted({owner for use in args.uses() if (owner := plan.owner_of(*use)) and owner != entry.name})

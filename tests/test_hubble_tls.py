@@ -342,7 +342,7 @@ def test_an_existing_ca_issuer_is_used_as_is_and_the_ca_is_read_from_the_server_
             {"issuer": {"name": "ca", "kind": "Issuer", "namespace": "cert-manager", "type": "ca"}, "ca": None},
             "use a ClusterIssuer or an Issuer in 'kube-system'",
         ),
-        ({"issuer": CA_ISSUER}, "set either issuer (an existing CA issuer) or ca (build one), not both"),
+        ({"issuer": CA_ISSUER}, "set one of issuer (an existing CA issuer), issuerFrom (a stack's) or ca (build one)"),
         ({"ca": {"namespace": "monitoring"}}, "a namespaced CA issuer must be in Cilium's namespace 'kube-system'"),
         ({"privateKey": {"algorithm": "ECDSA"}}, "privateKey cannot be delivered"),
         ({"ciliumVersion": "1.16.5"}, "Cilium 1.16 is not supported"),

@@ -1,6 +1,7 @@
 """`cluster-tls preview | render | diff`: the offline default for people without a cluster."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,8 +66,13 @@ def test_render_writes_one_file_per_object_and_the_release_values(tmp_path):
         "helm/cert-manager/cert-manager/values.yaml",
         "manifests/_cluster/clusterissuer.cert-manager.io.dev-ca-selfsigned.yaml",
         "manifests/_cluster/clusterissuer.cert-manager.io.dev-ca.yaml",
+        "manifests/_cluster/namespace.core.apps.yaml",
         "manifests/cert-manager/certificate.cert-manager.io.dev-ca.yaml",
+        "manifests/istio-system/certificate.cert-manager.io.dev-web-tls.yaml",
+        "manifests/istio-system/gateway.networking.istio.io.dev-web.yaml",
+        "manifests/istio-system/virtualservice.networking.istio.io.dev-web.yaml",
         "outputs/cert-manager.yaml",
+        "outputs/istio-gateway.yaml",
         "outputs/private-ca.yaml",
     ]
     release = yaml.safe_load((tmp_path / "helm/cert-manager/cert-manager/release.yaml").read_text())
@@ -112,12 +118,13 @@ def test_preview_lists_types_names_parents_objects_and_counts(capsys):
     assert main(["--project-dir", str(REPO), "preview", "--stack", "dev"]) == 0
     out = capsys.readouterr().out
     assert "TYPE" in out and "PARENT" in out and "DETAILS" in out
-    assert "ClusterIssuer (cert-manager.io/v1)  private-ca-ca-issuer" in out
+    assert re.search(r"ClusterIssuer \(cert-manager.io/v1\) +private-ca-ca-issuer +private-ca +dev-ca", out)
     assert "cert-manager/dev-ca" in out
     assert "chart=cert-manager@v1.21.1" in out
     assert (
-        "6 resources to create: 1 CertManagerInstall, 1 Certificate (cert-manager.io/v1), "
-        "2 ClusterIssuer (cert-manager.io/v1), 1 SelfSignedCAChain, 1 helm Release" in out
+        "11 resources to create: 1 CertManagerInstall, 2 Certificate (cert-manager.io/v1), "
+        "2 ClusterIssuer (cert-manager.io/v1), 1 Gateway (networking.istio.io/v1), 1 IstioHTTPSGateway, "
+        "1 Namespace (core/v1), 1 SelfSignedCAChain, 1 VirtualService (networking.istio.io/v1), 1 helm Release" in out
     )
 
 
