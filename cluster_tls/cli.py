@@ -7,10 +7,10 @@ one list of config problems), never a traceback.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import __version__
-from .manifests import RenderError, render_files
+from .diffing import format_json, format_markdown, format_text, structural_diff
+from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, run_program
 from .preview import preview_table
+from .revision import RevisionError, render_revision
 from .stackfile import Project, StackFileError, load_stack_config
 
 PROJECT_NAME = "cluster-tls"
@@ -100,22 +102,6 @@ def _read_tree(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.yaml"))}
 
 
-def unified_diff(before: dict[str, str], after: dict[str, str], before_label: str, after_label: str) -> str:
-    chunks = []
-    for path in sorted(set(before) | set(after)):
-        old, new = before.get(path, ""), after.get(path, "")
-        if old != new:
-            chunks.extend(
-                difflib.unified_diff(
-                    old.splitlines(keepends=True),
-                    new.splitlines(keepends=True),
-                    fromfile=f"{before_label}/{path}" if path in before else "/dev/null",
-                    tofile=f"{after_label}/{path}" if path in after else "/dev/null",
-                )
-            )
-    return "".join(chunks)
-
-
 def _parser() -> argparse.ArgumentParser:
     # Global options are accepted before and after the subcommand (`cluster-tls render --project-dir X ...`).
     common = argparse.ArgumentParser(add_help=False)
@@ -143,12 +129,21 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="output folder: new, empty, or written by an earlier render"
     )
     diff = commands.add_parser(
-        "diff", parents=[common], help="show what differs between two stacks, or a stack and a rendered folder"
+        "diff",
+        parents=[common],
+        help="what differs, per object and field: against another stack, an earlier render, or a git revision",
     )
-    diff.add_argument("--stack", required=True)
+    chosen = diff.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--stack", action="append", help="stack to compare (repeat for several)")
+    chosen.add_argument("--all-stacks", action="store_true", help="every stack of the project")
     target = diff.add_mutually_exclusive_group(required=True)
     target.add_argument("--against", help="another stack")
     target.add_argument("--against-dir", type=Path, help="a folder written earlier by `render` (another revision)")
+    target.add_argument(
+        "--against-ref", help="a git revision (e.g. origin/main, HEAD~1): the same stack rendered with its own code"
+    )
+    diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    diff.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
 
 
@@ -161,17 +156,58 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "render":
         if args.out.exists() and not args.out.is_dir():
             raise UsageError(f"--out {args.out} is a file, not a folder")
-        files = render_files(evaluate(args.stack, project))
+        salt = os.environ.get("CLUSTER_TLS_SECRET_SALT")  # set by a `diff --against-ref` of a later revision
+        token = SECRET_SALT.set(bytes.fromhex(salt) if salt else None)
+        try:
+            files = render_files(evaluate(args.stack, project))
+        finally:
+            SECRET_SALT.reset(token)
         write_render(files, args.out)
         print(f"wrote {len(files)} files for stack {args.stack!r} to {args.out}")
         return 0
-    if args.against_dir is not None:
-        other, label = _read_tree(args.against_dir), str(args.against_dir)
+    return _diff(args, project)
+
+
+def _diff(args: argparse.Namespace, project: Project) -> int:
+    stacks = project.stacks() if args.all_stacks else args.stack
+    if (args.against or args.against_dir) and len(stacks) != 1:
+        raise UsageError("--against and --against-dir compare one stack: give --stack once")
+    # One random salt for both sides: a changed secret is seen as changed, never shown (cluster_tls/diffing.py).
+    salt = os.urandom(16)
+    os.environ["CLUSTER_TLS_SECRET_SALT"] = salt.hex()
+    token = SECRET_SALT.set(salt)
+    try:
+        per_stack, labels = {}, {}
+        for stack in stacks:
+            after = render_files(evaluate(stack, project))
+            if args.against_dir is not None:
+                before, labels[stack] = _read_tree(args.against_dir), str(args.against_dir)
+            elif args.against is not None:
+                before, labels[stack] = render_files(evaluate(args.against, project)), args.against
+            else:
+                before, labels[stack] = _render_at(project, args.against_ref, stack), args.against_ref
+            per_stack[stack] = structural_diff(before, after)
+    finally:
+        SECRET_SALT.reset(token)
+        os.environ.pop("CLUSTER_TLS_SECRET_SALT", None)
+    if args.format == "markdown":
+        sys.stdout.write(format_markdown(per_stack, labels))
+    elif args.format == "json":
+        sys.stdout.write(format_json(per_stack, labels))
     else:
-        other, label = render_files(evaluate(args.against, project)), args.against
-    text = unified_diff(other, render_files(evaluate(args.stack, project)), label, args.stack)
-    sys.stdout.write(text or f"no differences between {label} and {args.stack}\n")
-    return 1 if text else 0
+        color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        sys.stdout.write(format_text(per_stack, labels, color))
+    return 1 if any(per_stack.values()) else 0
+
+
+def _render_at(project: Project, ref: str, stack: str) -> dict[str, str]:
+    with tempfile.TemporaryDirectory(prefix="cluster-tls-base-") as out:
+        try:
+            return render_revision(project.root, ref, stack, Path(out) / "render")
+        except RevisionError as error:
+            if "no file" in str(error):
+                return {}  # the stack is new in this change
+            raise UsageError(str(error)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

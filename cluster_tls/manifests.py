@@ -11,6 +11,10 @@ as the redaction marker. The file layout:
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +26,23 @@ RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 COMPONENT_PREFIX = "cluster-tls:index:"
 
 
+# Set by `diff` (both sides get the same random salt): a secret renders as `[secret:<digest>]`, so that a changed
+# secret shows as "changed (redacted)" without ever showing it. Plain renders use the bare marker.
+SECRET_SALT: contextvars.ContextVar[bytes | None] = contextvars.ContextVar("cluster_tls_secret_salt", default=None)
+
+
+def secret_marker(value: Any) -> str:
+    salt = SECRET_SALT.get()
+    if salt is None:
+        return Secret.MARKER
+    canonical = json.dumps(value, sort_keys=True, default=repr)  # the same value, whatever its dict order
+    digest = hmac.new(salt, canonical.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{Secret.MARKER[:-1]}:{digest}]"
+
+
 def redact(value: Any) -> Any:
     if isinstance(value, Secret):
-        return Secret.MARKER
+        return secret_marker(value.reveal())
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -90,7 +108,7 @@ def kubernetes_objects(evaluation: Evaluation) -> list[KubernetesObject]:
             for field in ("data", "stringData"):
                 value = body.get(field)
                 if isinstance(value, Secret) and isinstance(value.reveal(), dict):
-                    body[field] = {key: Secret(None) for key in value.reveal()}
+                    body[field] = {key: Secret(item) for key, item in value.reveal().items()}
         metadata = redact(body.get("metadata") or {})
         if not isinstance(metadata, dict):  # secret metadata: the file is named by the Pulumi resource name
             metadata = {"name": reg.name, "namespace": "_secret"}

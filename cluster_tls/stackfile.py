@@ -9,6 +9,7 @@ absurd nesting are errors with a location, not surprises later.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,11 +124,17 @@ class Project:
         return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
 
 
+def offline_placeholder(ciphertext: Any) -> str:
+    """What an undecryptable `secure:` value stands in as: the same ciphertext gives the same placeholder, so a
+    re-encrypted (changed) secret shows up in a diff, as "changed (redacted)", without being decrypted."""
+    return f"{OFFLINE_SECRET_PLACEHOLDER}-{hashlib.sha256(str(ciphertext).encode()).hexdigest()[:12]}"
+
+
 def _strip_secure(value: Any, path: tuple[str, ...] = ()) -> tuple[Any, list[tuple[str, ...]]]:
-    """The value with every `{secure: ...}` replaced by the placeholder, and the paths where they were."""
+    """The value with every `{secure: ...}` replaced by its placeholder, and the paths where they were."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return OFFLINE_SECRET_PLACEHOLDER, [path]
+            return offline_placeholder(value["secure"]), [path]
         out, found = {}, []
         for k, v in value.items():
             out[k], inner = _strip_secure(v, (*path, str(k)))

@@ -282,10 +282,10 @@ def _opaque_offline_secrets(raw: dict[str, Any], secret_keys: set[str]) -> list[
     """
     problems = []
     for key in sorted(secret_keys):
-        if raw[key] != OFFLINE_SECRET_PLACEHOLDER:
+        if not (isinstance(raw[key], str) and raw[key].startswith(OFFLINE_SECRET_PLACEHOLDER)):
             continue
         if key == "kubernetes":
-            raw[key] = {"kubeconfig": OFFLINE_SECRET_PLACEHOLDER}
+            raw[key] = {"kubeconfig": raw[key]}
         else:
             problems.append(
                 f"{key_path([key])}: is encrypted as a whole, so it cannot be read offline; encrypt only the "

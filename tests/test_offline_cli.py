@@ -160,7 +160,8 @@ def test_diff_against_a_rendered_revision_shows_the_change(tmp_path, capsys):
     certificate.write_text(certificate.read_text().replace("87600h", "43800h"))
     assert main(["--project-dir", str(REPO), "diff", "--stack", "dev", "--against-dir", str(before)]) == 1
     out = capsys.readouterr().out
-    assert "-  duration: 43800h" in out and "+  duration: 87600h" in out
+    assert "~ manifests/cert-manager/certificate.cert-manager.io.dev-ca.yaml" in out
+    assert '    spec.duration: "43800h" -> "87600h"' in out
 
 
 def test_the_console_script_runs_the_dev_preview():

@@ -1,0 +1,98 @@
+"""Render a stack as another git revision would, with that revision's own code.
+
+The revision's tree is exported into a temporary folder (`git archive`, the checkout is left alone) and its own
+`cluster-tls render` runs there in a fresh interpreter: its modules come from that tree (following its
+pyproject's package-dir mapping), the third-party packages from this environment.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import tomllib
+from pathlib import Path
+
+_BOOTSTRAP = r"""
+import importlib.abc, importlib.machinery, importlib.util, sys
+root, deps, mapping = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3].split(",") if a)
+sys.path[:0] = [root]
+sys.path.append(deps)
+
+
+class Mapped(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name in mapping:
+            folder = f"{root}/{mapping[name]}"
+            init = f"{folder}/__init__.py"
+            return importlib.util.spec_from_file_location(name, init, submodule_search_locations=[folder])
+        return None
+
+
+sys.meta_path.insert(0, Mapped())
+from cluster_tls.cli import main
+sys.exit(main(sys.argv[4:]))
+"""
+
+
+class RevisionError(Exception):
+    pass
+
+
+def _git(repo: Path, *args: str, binary: bool = False):
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=not binary)
+    if result.returncode != 0:
+        stderr = result.stderr if not binary else result.stderr.decode(errors="replace")
+        raise RevisionError(f"git {' '.join(args)}: {stderr.strip() or 'failed'}")
+    return result.stdout
+
+
+def _package_dirs(tree: Path) -> dict[str, str]:
+    pyproject = tree / "pyproject.toml"
+    if not pyproject.is_file():
+        return {}
+    data = tomllib.loads(pyproject.read_text())
+    mapping = data.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+    return {name: folder for name, folder in mapping.items() if name and folder != name.replace(".", "/")}
+
+
+def render_revision(repo: Path, ref: str, stack: str, out: Path) -> dict[str, str]:
+    """Render `stack` at git revision `ref` of the repository at `repo` into `out`; return the files."""
+    commit = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+    prefix = _git(repo, "rev-parse", "--show-prefix").strip()
+    archive = _git(repo, "archive", "--format=tar", commit, binary=True)
+    with tempfile.TemporaryDirectory(prefix="cluster-tls-rev-") as scratch:
+        tree = Path(scratch)
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tree, filter="data")
+        project = tree / prefix
+        mapping = ",".join(f"{k}={v}" for k, v in _package_dirs(project).items())
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH"))}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-S",
+                "-c",
+                _BOOTSTRAP,
+                str(project),
+                sysconfig.get_paths()["purelib"],
+                mapping,
+                "--project-dir",
+                str(project),
+                "render",
+                "--stack",
+                stack,
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if result.returncode != 0:
+            raise RevisionError(f"rendering stack {stack!r} at {ref} ({commit[:12]}) failed: {result.stderr.strip()}")
+    return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.yaml"))}

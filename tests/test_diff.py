@@ -1,0 +1,118 @@
+"""`cluster-tls diff`: per object and field, secrets only as "changed (redacted)", text/markdown/json, and
+`--against-ref` rendering another git revision with its own code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cluster_tls.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A git repository holding this project, with one commit: the base of a pull request."""
+    root = tmp_path / "repo"
+    shutil.copytree(
+        REPO,
+        root,
+        ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info", "rendered", ".pytest_cache"),
+    )
+    git = ["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+    return root
+
+
+def edit(root: Path, stack: str, old: str, new: str) -> None:
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def diff(root: Path, capsys, *args: str) -> tuple[int, str]:
+    code = main(["--project-dir", str(root), "diff", *args])
+    return code, capsys.readouterr().out
+
+
+def test_a_changed_dns_name_is_shown_as_the_field_that_changed(project, capsys):
+    edit(project, "dev", "shop.dev.example.internal", "store.dev.example.internal")
+    code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")
+    assert code == 1
+    assert "~ manifests/istio-system/certificate.cert-manager.io.dev-web-tls.yaml" in out
+    assert '    spec.dnsNames: ["shop.dev.example.internal"] -> ["store.dev.example.internal"]' in out
+
+
+def test_an_added_namespace_and_a_removed_component(project, capsys):
+    edit(project, "dev", "create: [apps]", "create: [apps, tools]")
+    text = (project / "stacks/Pulumi.dev.yaml").read_text()
+    (project / "stacks/Pulumi.dev.yaml").write_text(text[: text.index("  cluster-tls:istioGateway:")])
+    edit(project, "dev", "existing: [istio-system]", "existing: []")
+    code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")
+    assert code == 1
+    assert "+ manifests/_cluster/namespace.core.tools.yaml" in out
+    assert "- manifests/istio-system/gateway.networking.istio.io.dev-web.yaml" in out
+    assert "- outputs/istio-gateway.yaml" in out
+
+
+def test_a_changed_secret_shows_only_as_changed_redacted(project, capsys):
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    edit(
+        project,
+        "dev",
+        "    prometheus: false\n",
+        "    prometheus: false\n    values:\n      podLabels:\n        owner:\n          secure: v1:AAAA\n",
+    )
+    subprocess.run(
+        ["git", "-C", str(project), "-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qam", "kube"], check=True
+    )
+    stack.write_text(stack.read_text().replace("v1:AAAA", "v1:BBBB"))
+    code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD", "--format", "json")
+    assert code == 1
+    document = json.loads(out)
+    changed = {f["path"]: f for c in document["dev"]["files"] for f in c["fields"]}
+    assert changed, out
+    assert all(f == {"path": f["path"], "change": "changed (redacted)"} for f in changed.values())
+    assert "v1:BBBB" not in out and "offline-placeholder" not in out and "[secret:" not in out
+    # unchanged ciphertext: no difference at all
+    stack.write_text(stack.read_text().replace("v1:BBBB", "v1:AAAA"))
+    code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")
+    assert code == 0, out
+
+
+def test_markdown_has_a_summary_table_and_collapsible_details(project, capsys):
+    edit(project, "staging", "hosts: [shop.example.com]", "hosts: [shop.example.com, cart.example.com]")
+    code, out = diff(project, capsys, "--all-stacks", "--against-ref", "HEAD", "--format", "markdown")
+    assert code == 1
+    assert out.startswith("<!-- cluster-tls diff -->")
+    assert "| `staging` | `HEAD` | 0 | 0 | " in out and "| `dev` | `HEAD` | 0 | 0 | 0 |" in out
+    assert "<details><summary><code>staging</code>" in out and "<details><summary><code>dev</code>" not in out
+
+
+def test_no_change_exits_0_and_a_bad_ref_exits_2(project, capsys):
+    assert diff(project, capsys, "--stack", "prod", "--against-ref", "HEAD")[0] == 0
+    assert main(["--project-dir", str(project), "diff", "--stack", "dev", "--against-ref", "no-such-ref"]) == 2
+    assert "no-such-ref" in capsys.readouterr().err
+
+
+def test_against_ref_uses_that_revisions_own_code(project, capsys):
+    # The base revision's code differs (a server port renamed there); its render must come from that code.
+    program = project / "components" / "istio_gateway.py"
+    old = program.read_text().replace(
+        '"name": "https", "protocol": "HTTPS"', '"name": "https-old", "protocol": "HTTPS"'
+    )
+    assert old != program.read_text()
+    program.write_text(old)
+    git = ["git", "-C", str(project), "-c", "user.email=t@e", "-c", "user.name=t"]
+    subprocess.run([*git, "commit", "-qam", "old code"], check=True)
+    code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")
+    assert code == 1, out
+    assert '"name": "https-old"' in out and '"name": "https"' in out
