@@ -21,7 +21,8 @@ def shared() -> Path:
     folder = _shared_dir()
     if not (folder / "schemas" / "index.json").is_file():
         message = f"../shared with schemas/ is required for this test and was not found at {folder}"
-        if os.environ.get("CI"):
+        # CI fails without them; the GitHub workflow, which has no ../shared, says so explicitly.
+        if os.environ.get("CI") and not os.environ.get("CLUSTER_TLS_ALLOW_MISSING_SHARED"):
             pytest.fail(message)
         pytest.skip(message)
     return folder
