@@ -7,7 +7,9 @@ one list of config problems), never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import runpy
 import shutil
 import sys
 import tempfile
@@ -55,6 +57,36 @@ def _default_program(project: Project) -> Callable[[], Any]:
             file=sys.stderr,
         )
     return program.main
+
+
+def load_program(spec: str, project: Project) -> Callable[[], Any]:
+    """`folder` (with Pulumi.yaml: its main file, run as the Pulumi CLI runs Python programs) or `module:function`."""
+    folder = Path(spec)
+    if folder.is_dir():
+        if not (folder / "Pulumi.yaml").is_file():
+            raise UsageError(f"--program {spec}: a folder needs a Pulumi.yaml")
+        root = folder.resolve()
+
+        def run_folder() -> None:
+            sys.path.insert(0, str(root))
+            try:
+                runpy.run_path(str(root), run_name="__main__")
+            finally:
+                sys.path.remove(str(root))
+
+        return run_folder
+    module_name, _, function = spec.partition(":")
+    if not module_name or not function:
+        raise UsageError(f"--program {spec!r}: give a folder with Pulumi.yaml, or module:function")
+    sys.path.insert(0, str(project.root))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(f"--program {spec!r}: cannot import {module_name!r}: {error}") from None
+    target = getattr(module, function, None)
+    if not callable(target):
+        raise UsageError(f"--program {spec!r}: {module_name} has no function {function!r}")
+    return target
 
 
 def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = None) -> Evaluation:
@@ -106,6 +138,12 @@ def _parser() -> argparse.ArgumentParser:
     # Global options are accepted before and after the subcommand (`cluster-tls render --project-dir X ...`).
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
+        "--program",
+        default=argparse.SUPPRESS,
+        help="another Pulumi program to evaluate: a folder with Pulumi.yaml (run as `pulumi up` runs it) or "
+        "module:function; default: this project's stacks",
+    )
+    common.add_argument(
         "--project-dir",
         type=Path,
         default=argparse.SUPPRESS,
@@ -149,9 +187,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     project_dir = getattr(args, "project_dir", None)
+    program_arg = getattr(args, "program", None)
+    if program_arg and project_dir is None and Path(program_arg).is_dir():
+        project_dir = Path(program_arg)
     project = Project.find(project_dir, search_up=project_dir is None)
+    program = load_program(program_arg, project) if program_arg else None
     if args.command == "preview":
-        sys.stdout.write(preview_table(evaluate(args.stack, project), args.stack))
+        sys.stdout.write(preview_table(evaluate(args.stack, project, program), args.stack))
         return 0
     if args.command == "render":
         if args.out.exists() and not args.out.is_dir():
@@ -159,16 +201,16 @@ def _run(args: argparse.Namespace) -> int:
         salt = os.environ.get("CLUSTER_TLS_SECRET_SALT")  # set by a `diff --against-ref` of a later revision
         token = SECRET_SALT.set(bytes.fromhex(salt) if salt else None)
         try:
-            files = render_files(evaluate(args.stack, project))
+            files = render_files(evaluate(args.stack, project, program))
         finally:
             SECRET_SALT.reset(token)
         write_render(files, args.out)
         print(f"wrote {len(files)} files for stack {args.stack!r} to {args.out}")
         return 0
-    return _diff(args, project)
+    return _diff(args, project, program)
 
 
-def _diff(args: argparse.Namespace, project: Project) -> int:
+def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
     stacks = project.stacks() if args.all_stacks else args.stack
     if (args.against or args.against_dir) and len(stacks) != 1:
         raise UsageError("--against and --against-dir compare one stack: give --stack once")
@@ -179,11 +221,11 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
     try:
         per_stack, labels = {}, {}
         for stack in stacks:
-            after = render_files(evaluate(stack, project))
+            after = render_files(evaluate(stack, project, program))
             if args.against_dir is not None:
                 before, labels[stack] = _read_tree(args.against_dir), str(args.against_dir)
             elif args.against is not None:
-                before, labels[stack] = render_files(evaluate(args.against, project)), args.against
+                before, labels[stack] = render_files(evaluate(args.against, project, program)), args.against
             else:
                 before, labels[stack] = _render_at(project, args.against_ref, stack), args.against_ref
             per_stack[stack] = structural_diff(before, after)

@@ -123,7 +123,9 @@ def namespace_origins(evaluation: Evaluation) -> dict[str, str]:
         elif namespace in BUILT_IN_NAMESPACES:
             origins[namespace] = "built in"
         else:
-            origins[namespace] = "must already exist (declared in cluster-tls:namespaces.existing)"
+            origins[namespace] = (
+                "must already exist (not created by this program; a stack declares it in namespaces.existing)"
+            )
     return origins
 
 

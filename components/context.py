@@ -2,7 +2,7 @@
 
 One `ClusterContext` per program: where cert-manager runs and where its ClusterIssuers read Secrets, whether
 the stack is production, the cluster's versions. The stack program derives it from its config and hands the
-same object to every component; another program builds one (or takes `CertManagerInstall.context()`).
+same object to every component; another program builds one (or takes `CertManagerInstall.cluster_context()`).
 It also keeps the ledger of the objects the program's components create, so that two components that
 would write the same object are refused before the second registers anything.
 """

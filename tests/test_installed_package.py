@@ -80,3 +80,23 @@ print(sorted(r.name for r in evaluation.registrations))
     assert names == str(
         ["platform-ca", "platform-ca-ca-certificate", "platform-ca-ca-issuer", "platform-ca-selfsigned-issuer"]
     )
+
+
+def test_the_installed_wheel_renders_the_example_program_outside_the_repository(installed, tmp_path):
+    import shutil
+
+    example = tmp_path / "platform"
+    shutil.copytree(REPO / "examples" / "platform", example)
+    out = tmp_path / "rendered"
+    code = f"""
+import sys
+from cluster_tls.cli import main
+code = main(["render", "--program", {str(example)!r}, "--stack", "dev", "--out", {str(out)!r}])
+print(__import__("cluster_tls").__file__)
+sys.exit(code)
+"""
+    result = _python(installed, code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith(str(installed))
+    assert (out / "manifests/istio-system/gateway.networking.istio.io.blog.yaml").is_file()
+    assert (out / "outputs/platform-ca.yaml").is_file()

@@ -217,6 +217,6 @@ class CertManagerInstall(TLSComponent):
             }
         )
 
-    def context(self, *, production: bool = False) -> ClusterContext:
+    def cluster_context(self, *, production: bool = False) -> ClusterContext:
         """A ClusterContext for the components that use this cert-manager (pass it as their `context`)."""
         return ClusterContext(cert_manager=self.args.ref(), production=production)
