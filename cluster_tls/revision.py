@@ -60,6 +60,20 @@ def _package_dirs(tree: Path) -> dict[str, str]:
     return {name: folder for name, folder in mapping.items() if name and folder != name.replace(".", "/")}
 
 
+def _extract(tar: tarfile.TarFile, into: Path) -> None:
+    """Unpack git's archive; members are refused if they would land outside `into` (Python < 3.11.4 has no
+    extraction filters)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(into, filter="data")
+        return
+    root = into.resolve()
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if root not in (target, *target.parents) or member.issym() and Path(member.linkname).is_absolute():
+            raise RevisionError(f"archive member {member.name!r} would land outside the work folder")
+    tar.extractall(into)  # noqa: S202 - members checked above
+
+
 def render_revision(repo: Path, ref: str, stack: str, out: Path) -> dict[str, str]:
     """Render `stack` at git revision `ref` of the repository at `repo` into `out`; return the files."""
     commit = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
@@ -68,7 +82,7 @@ def render_revision(repo: Path, ref: str, stack: str, out: Path) -> dict[str, st
     with tempfile.TemporaryDirectory(prefix="cluster-tls-rev-") as scratch:
         tree = Path(scratch)
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tree, filter="data")
+            _extract(tar, tree)
         project = tree / prefix
         mapping = ",".join(f"{k}={v}" for k, v in _package_dirs(project).items())
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH"))}

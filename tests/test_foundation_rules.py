@@ -97,3 +97,9 @@ def test_one_cluster_resource_namespace_reaches_the_chart_and_the_context():
 def test_the_controller_service_account_follows_the_charts_fullname(release, account):
     # deploy/charts/cert-manager/templates/_helpers.tpl (v1.21.1) L13-35
     assert CertManagerRef(release_name=release).effective_service_account_name == account
+
+
+def test_the_webhook_on_the_host_network_moves_off_the_kubelet_port(schemas):
+    values = CertManagerInstallArgs(webhook_host_network=True).helm_values()
+    assert values["webhook"] == {"hostNetwork": True, "securePort": 10260}
+    assert schemas.helm_values_errors("cert-manager", values) == []

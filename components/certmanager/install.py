@@ -72,6 +72,11 @@ class CertManagerInstallArgs(Spec):
         description="Gateway API support (cert-manager issues Certificates for annotated Gateways); needs the Gateway "
         "API CRDs installed before cert-manager starts. Chart value config.gatewayAPI.enabled (v1.21 values.yaml).",
     )
+    webhook_host_network: bool = Field(
+        False,
+        description="Run cert-manager's webhook on the host network (on port 10260): for clusters whose API server "
+        "cannot reach pod IPs (custom CNI on managed control planes).",
+    )
     extra_args: list[str] = Field(default_factory=list, description="Additional controller flags.")
     values: dict[str, Any] = Field(default_factory=dict, description="Other chart values; the settings above win.")
     timeout_seconds: StrictInt = Field(
@@ -162,6 +167,10 @@ class CertManagerInstallArgs(Spec):
             ours["dns01RecursiveNameserversOnly"] = self.dns01_recursive_nameservers_only
         if self.extra_args:
             ours["extraArgs"] = list(self.extra_args)
+        if self.webhook_host_network:
+            # deploy/charts/cert-manager/values.yaml (v1.21.1) L1085-1101: on the host network the default port
+            # 10250 is the kubelet's, so securePort must move.
+            ours["webhook"] = {"hostNetwork": True, "securePort": 10260}
         if self.gateway_api:
             ours["config"] = {
                 "apiVersion": "controller.config.cert-manager.io/v1alpha1",
