@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import runpy
 import shutil
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from pydantic import ValidationError
 from . import __version__
 from .diffing import format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
-from .mockrun import Evaluation, run_program
+from .mockrun import Evaluation, folder_program, run_program
 from .preview import preview_table
 from .revision import RevisionError, render_revision
 from .stackfile import Project, StackFileError, load_stack_config
@@ -65,16 +64,7 @@ def load_program(spec: str, project: Project) -> Callable[[], Any]:
     if folder.is_dir():
         if not (folder / "Pulumi.yaml").is_file():
             raise UsageError(f"--program {spec}: a folder needs a Pulumi.yaml")
-        root = folder.resolve()
-
-        def run_folder() -> None:
-            sys.path.insert(0, str(root))
-            try:
-                runpy.run_path(str(root), run_name="__main__")
-            finally:
-                sys.path.remove(str(root))
-
-        return run_folder
+        return folder_program(folder)
     module_name, _, function = spec.partition(":")
     if not module_name or not function:
         raise UsageError(f"--program {spec!r}: give a folder with Pulumi.yaml, or module:function")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import runpy
+import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -271,3 +273,18 @@ def run_program(
                 thread_loop.close()
         OFFLINE.reset(offline_token)
     return evaluation
+
+
+def folder_program(folder: Path) -> Callable[[], None]:
+    """A Pulumi project folder run the way the Pulumi CLI runs a Python program: its folder first on sys.path,
+    `runpy.run_path(<folder>, run_name="__main__")` (pulumi-language-python-exec)."""
+    root = str(folder.resolve())
+
+    def program() -> None:
+        sys.path.insert(0, root)
+        try:
+            runpy.run_path(root, run_name="__main__")
+        finally:
+            sys.path.remove(root)
+
+    return program

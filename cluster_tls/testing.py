@@ -17,8 +17,6 @@ Objects come back as the Kubernetes documents the program would apply (camelCase
 
 from __future__ import annotations
 
-import runpy
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,7 @@ from typing import Any
 import yaml
 
 from .manifests import component_outputs, dump_yaml, kubernetes_objects, render_files
-from .mockrun import Evaluation, run_program
+from .mockrun import Evaluation, folder_program, run_program
 from .stackfile import Project, load_stack_config
 
 
@@ -87,18 +85,9 @@ def evaluate_project(folder: str | Path, *, stack: str) -> ProgramResult:
     """Run the Pulumi project in `folder` (its Pulumi.yaml, main file and stack file) as `pulumi up` would run it."""
     project = Project.find(Path(folder), search_up=False)
     config, secret_keys = load_stack_config(project, stack)
-    root = str(project.root)
-
-    def program() -> None:
-        sys.path.insert(0, root)
-        try:
-            runpy.run_path(root, run_name="__main__")
-        finally:
-            sys.path.remove(root)
-
     return ProgramResult(
         run_program(
-            program,
+            folder_program(project.root),
             project=project.name,
             stack=stack,
             config=config,

@@ -342,9 +342,7 @@ class HubbleTLSArgs(ComponentArgs):
         return [("issuer_from", "issuer", "issuer")]
 
     def uses(self) -> list[tuple[str, str | None, str]]:
-        if self.issuer is None:
-            return []
-        return [(self.issuer.kind, self.issuer.namespace if self.issuer.kind == "Issuer" else None, self.issuer.name)]
+        return [self.issuer.key()] if self.issuer is not None else []
 
     def ca_chain_args(self) -> SelfSignedCAChainArgs:
         return self.ca or SelfSignedCAChainArgs(scope="cluster", ca_common_name=f"{self.cluster_name} Hubble CA")

@@ -248,10 +248,7 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
         return problems
 
     def uses(self) -> list[tuple[str, str | None, str]]:
-        used = []
-        for issuer in (self.issuer, self.client_ca_issuer):
-            if issuer is not None:
-                used.append((issuer.kind, issuer.namespace if issuer.kind == "Issuer" else None, issuer.name))
+        used = [issuer.key() for issuer in (self.issuer, self.client_ca_issuer) if issuer is not None]
         if self.existing_secret is not None:
             used.append(("Secret", self.workload_namespace, self.existing_secret.name))
         return used

@@ -143,9 +143,7 @@ class WhizardTLSArgs(ComponentArgs):
         return [("issuer_from", "issuer", "issuer")]
 
     def uses(self) -> list[tuple[str, str | None, str]]:
-        if self.issuer is None:
-            return []
-        return [(self.issuer.kind, self.issuer.namespace if self.issuer.kind == "Issuer" else None, self.issuer.name)]
+        return [self.issuer.key()] if self.issuer is not None else []
 
     def chain_args(self) -> SelfSignedCAChainArgs:
         return self.ca or SelfSignedCAChainArgs(scope="cluster", ca_common_name="Whizard CA")

@@ -119,6 +119,10 @@ class IssuerRef(Spec):
     def manifest(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "group": self.group}
 
+    def key(self) -> tuple[str, str | None, str]:
+        """(kind, namespace, name) of the issuer object, as the stack's claims name it."""
+        return (self.kind, self.namespace if self.kind == "Issuer" else None, self.name)
+
     def usable_from(self, namespace: str) -> bool:
         return self.kind != "Issuer" or self.namespace in (None, namespace)
 
