@@ -22,9 +22,17 @@ from . import __version__
 from .diffing import format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_program
+from .preflight import Finding, StackView, Waiver, run_rules
+from .preflight import rules as _rules  # noqa: F401 - registers the rules
+from .preflight.engine import RULES
+from .preflight.engine import errors as preflight_errors
+from .preflight.engine import format_json as preflight_json
+from .preflight.engine import format_sarif as preflight_sarif
+from .preflight.engine import format_text as preflight_text
+from .preflight.view import from_evaluation
 from .preview import preview_table
 from .revision import RevisionError, render_revision
-from .stackfile import Project, StackFileError, load_stack_config
+from .stackfile import Project, StackFileError, load_stack_config, stack_entries
 
 PROJECT_NAME = "cluster-tls"
 # Written into every folder `render` fills, so that a later render may replace it and nothing else.
@@ -156,6 +164,13 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--out", type=Path, required=True, help="output folder: new, empty, or written by an earlier render"
     )
+    check = commands.add_parser(
+        "check", parents=[common], help="run the preflight rules alone (errors exit 2); text, json or sarif"
+    )
+    checked = check.add_mutually_exclusive_group(required=True)
+    checked.add_argument("--stack", action="append", help="stack to check (repeat for several)")
+    checked.add_argument("--all-stacks", action="store_true", help="every stack, and the budget of all together")
+    check.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     diff = commands.add_parser(
         "diff",
         parents=[common],
@@ -182,18 +197,29 @@ def _run(args: argparse.Namespace) -> int:
         project_dir = Path(program_arg)
     project = Project.find(project_dir, search_up=project_dir is None)
     program = load_program(program_arg, project) if program_arg else None
+    if args.command == "check":
+        return _check(args, project, program)
     if args.command == "preview":
-        sys.stdout.write(preview_table(evaluate(args.stack, project, program), args.stack))
-        return 0
+        evaluation = evaluate(args.stack, project, program)
+        findings = preflight(evaluation, project, args.stack)
+        sys.stdout.write(preview_table(evaluation, args.stack))
+        sys.stdout.write("\nPreflight:\n" + preflight_text(findings, args.stack))
+        return 2 if preflight_errors(findings) else 0
     if args.command == "render":
         if args.out.exists() and not args.out.is_dir():
             raise UsageError(f"--out {args.out} is a file, not a folder")
         salt = os.environ.get("CLUSTER_TLS_SECRET_SALT")  # set by a `diff --against-ref` of a later revision
         token = SECRET_SALT.set(bytes.fromhex(salt) if salt else None)
         try:
-            files = render_files(evaluate(args.stack, project, program))
+            evaluation = evaluate(args.stack, project, program)
+            files = render_files(evaluation)
         finally:
             SECRET_SALT.reset(token)
+        findings = preflight(evaluation, project, args.stack)
+        if preflight_errors(findings):
+            raise PreflightFailed(preflight_text(findings, args.stack))
+        for finding in findings:
+            print(f"{finding.line()}", file=sys.stderr)
         write_render(files, args.out)
         print(f"wrote {len(files)} files for stack {args.stack!r} to {args.out}")
         return 0
@@ -232,6 +258,53 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
     return 1 if any(per_stack.values()) else 0
 
 
+class PreflightFailed(Exception):
+    """Preflight rules found errors: nothing is written."""
+
+
+def stack_settings(project: Project, stack: str) -> tuple[bool | None, list[Waiver]]:
+    """The stack's `production` flag and its preflight waivers (`<project>:production`, `<project>:preflight`)."""
+    entries = stack_entries(project, stack)
+    production = entries.get(f"{project.name}:production", entries.get("production"))
+    preflight_settings = entries.get(f"{project.name}:preflight") or {}
+    waivers = [
+        Waiver(w["rule"], w["reason"])
+        for w in (preflight_settings.get("waive") or [])
+        if isinstance(w, dict) and "rule" in w and "reason" in w
+    ]
+    return (bool(production) if production is not None else False), waivers
+
+
+def preflight(evaluation: Evaluation, project: Project, stack: str) -> list[Finding]:
+    production, waivers = stack_settings(project, stack)
+    return run_rules(from_evaluation(evaluation, production=production, stack=stack), waivers)
+
+
+def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
+    stacks = project.stacks() if args.all_stacks else args.stack
+    results: dict[str, list[Finding]] = {}
+    views = []
+    for stack in stacks:
+        evaluation = evaluate(stack, project, program)
+        production, waivers = stack_settings(project, stack)
+        view = from_evaluation(evaluation, production=production, stack=stack)
+        views.append(view)
+        results[stack] = run_rules(view, waivers)
+    if args.all_stacks and len(views) > 1:
+        # Let's Encrypt counts certificates per registered domain across every stack that uses the same account.
+        together = StackView(objects=[o for v in views for o in v.objects])
+        results["all stacks"] = run_rules(together, rules=[r for r in RULES if r.id == "LE1"])
+    for stack, findings in results.items():
+        if args.format == "json":
+            sys.stdout.write(preflight_json(findings, stack))
+        elif args.format == "sarif":
+            location = str(project.stack_file(stack).relative_to(project.root)) if stack in stacks else "Pulumi.yaml"
+            sys.stdout.write(preflight_sarif(findings, stack, location))
+        else:
+            sys.stdout.write(preflight_text(findings, stack))
+    return 2 if any(preflight_errors(f) for f in results.values()) else 0
+
+
 def _render_at(project: Project, ref: str, stack: str) -> dict[str, str]:
     with tempfile.TemporaryDirectory(prefix="cluster-tls-base-") as out:
         try:
@@ -253,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (docs.python.org/3/library/signal.html#note-on-sigpipe).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1 if args.command == "diff" else 0
+    except PreflightFailed as error:
+        print(f"error: preflight rules failed; nothing was written:\n{error}", file=sys.stderr, end="")
+        return 2
     except (StackFileError, EvaluationError, UsageError, RenderError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -88,8 +88,18 @@ class NamespaceSettings(Spec):
         return self
 
 
+class Waiver(Spec):
+    rule: str = Field(min_length=1, description="Preflight rule id, e.g. NGINX.")
+    reason: str = Field(min_length=10, description="Why the rule does not apply here (shown with every finding).")
+
+
+class PreflightSettings(Spec):
+    waive: list[Waiver] = Field(default_factory=list, description="Rules waived for this stack, each with a reason.")
+
+
 class StackConfig(Spec):
     production: bool = Field(False, description="This stack serves production.")
+    preflight: PreflightSettings = Field(default_factory=PreflightSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
     namespaces: NamespaceSettings = Field(default_factory=NamespaceSettings)

@@ -100,3 +100,16 @@ sys.exit(code)
     assert result.stdout.strip().splitlines()[-1].startswith(str(installed))
     assert (out / "manifests/istio-system/gateway.networking.istio.io.blog.yaml").is_file()
     assert (out / "outputs/platform-ca.yaml").is_file()
+
+
+def test_every_module_and_sample_of_the_repository_is_in_the_wheel(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for folder, package in (
+        ("cluster_tls", "cluster_tls"),
+        ("components", "cluster_tls/components"),
+        ("stacks", "cluster_tls/stacks"),
+    ):
+        for source in (REPO / folder).rglob("*"):
+            if source.suffix in (".py", ".yaml") and "__pycache__" not in source.parts:
+                assert f"{package}/{source.relative_to(REPO / folder).as_posix()}" in names, source

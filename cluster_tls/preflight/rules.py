@@ -1,0 +1,614 @@
+"""The rules. Ids follow ../shared/notes/field-failures.md "Checks a tool could run" (A-I); GW*, IST0138, NGINX
+and LE1 cover the Gateway API, Istio's analyzer, ingress-nginx's retirement and Let's Encrypt's rate limits."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+from ..components.hosts import covered
+from .engine import rule
+from .view import REDACTED, Obj, StackView
+
+CERT_MANAGER = "cert-manager.io"
+LE_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
+REFLECTOR = "reflector.v1.k8s.emberstack.com/"
+Findings = Iterator[tuple[Obj | str, str]]
+
+
+def _issuer(view: StackView, ref: dict, namespace: str | None) -> Obj | None:
+    kind = ref.get("kind") or "Issuer"
+    return view.find(kind, ref.get("name", ""), namespace if kind == "Issuer" else None)
+
+
+def _issuer_type(issuer: Obj | None) -> str | None:
+    if issuer is None:
+        return None
+    return next((k for k in ("selfSigned", "ca", "acme", "vault", "venafi") if k in issuer.spec), None)
+
+
+def _certificates(view: StackView) -> list[Obj]:
+    return view.of("Certificate", CERT_MANAGER)
+
+
+def _duration_hours(text: str | None) -> float | None:
+    from ..components.durations import parse_go_duration
+
+    try:
+        return parse_go_duration(text).total_seconds() / 3600 if text else None
+    except ValueError:
+        return None
+
+
+def _copies_into(view: StackView, certificate: Obj, namespace: str | None) -> bool:
+    """Whether a replicator copies the certificate's Secret into `namespace` (see components/replication.py)."""
+    annotations = ((certificate.spec.get("secretTemplate") or {}).get("annotations")) or {}
+    if annotations.get(f"{REFLECTOR}reflection-auto-enabled") == "true":
+        auto = _split(annotations.get(f"{REFLECTOR}reflection-auto-namespaces"))
+        return not auto or any(re.fullmatch(pattern, namespace or "") for pattern in auto)
+    if namespace in _split(annotations.get("replicator.v1.mittwald.de/replicate-to")):
+        return True
+    selector = annotations.get("kubed.appscode.com/sync")
+    if selector is not None:
+        key, _, value = selector.partition("=")
+        if not key or selector == "true":
+            return True
+        labelled = [n for n in view.of("Namespace") if n.name == namespace]
+        return any((n.metadata.get("labels") or {}).get(key) == value for n in labelled)
+    return False
+
+
+def _secret_producers(view: StackView, namespace: str | None, secret: str) -> list[Obj]:
+    """Certificates whose Secret `secret` exists in `namespace`: written there, or copied there by a replicator."""
+    return [
+        c
+        for c in _certificates(view)
+        if c.spec.get("secretName") == secret and (c.namespace == namespace or _copies_into(view, c, namespace))
+    ]
+
+
+# --- A. ordering and readiness ---------------------------------------------------------------------------------
+
+
+@rule("A3", "error", "cert-manager objects wait for the cert-manager install")
+def cert_manager_objects_wait_for_the_install(view: StackView) -> Findings:
+    release = view.release("cert-manager")
+    if release is None or not release.urn:
+        return
+    for obj in view.objects:
+        if obj.group in (CERT_MANAGER, "acme.cert-manager.io") and obj.urn and not view.waits_for(obj.urn, release.urn):
+            yield (
+                obj,
+                f"depend on the cert-manager release {release.name!r}, or its webhook rejects it on a fresh cluster",
+            )
+
+
+def _consumers(view: StackView) -> Iterator[tuple[Obj, str | None, str]]:
+    """(consumer, namespace, Secret name) for every object that reads a certificate Secret."""
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        for server in gateway.spec.get("servers", []):
+            name = (server.get("tls") or {}).get("credentialName")
+            if name:
+                yield gateway, _istio_workload_namespace(gateway), name
+    for ingress in view.of("Ingress"):
+        for tls in ingress.spec.get("tls", []):
+            if tls.get("secretName"):
+                yield ingress, ingress.namespace, tls["secretName"]
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners", []):
+            for ref in (listener.get("tls") or {}).get("certificateRefs", []):
+                yield gateway, ref.get("namespace", gateway.namespace), ref.get("name")
+    for obj in view.objects:
+        if obj.group == "monitoring.whizard.io":
+            spec = obj.spec.get("webConfig", obj.spec)
+            tls = spec.get("httpServerTLSConfig") or {}
+            if (tls.get("certSecret") or {}).get("name"):
+                yield obj, obj.namespace, tls["certSecret"]["name"]
+
+
+@rule("A5", "warning", "consumers of a certificate Secret wait for the Certificate")
+def consumers_wait_for_their_certificate(view: StackView) -> Findings:
+    for consumer, namespace, secret in _consumers(view):
+        for certificate in _secret_producers(view, namespace, secret):
+            waits = (certificate.metadata.get("annotations") or {}).get("pulumi.com/waitFor")
+            if not waits:
+                yield certificate, f"add pulumi.com/waitFor: condition=Ready, {consumer.describe()} reads its Secret"
+            elif consumer.urn and certificate.urn and not view.waits_for(consumer.urn, certificate.urn):
+                yield consumer, f"depend on {certificate.describe()}, whose Secret it reads"
+
+
+# --- B. issuer references and namespaces -----------------------------------------------------------------------
+
+
+@rule("B1", "error", "a Certificate's issuerRef resolves", per_object=False)
+def issuer_refs_resolve(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        ref = certificate.spec.get("issuerRef") or {}
+        if ref.get("group", CERT_MANAGER) != CERT_MANAGER:
+            continue
+        if _issuer(view, ref, certificate.namespace) is not None:
+            continue
+        kind = ref.get("kind") or "Issuer"
+        elsewhere = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
+        if kind == "Issuer" and elsewhere:
+            yield (
+                certificate,
+                (
+                    f"Issuer {ref.get('name')!r} is in {elsewhere[0].namespace!r}, not {certificate.namespace!r}: use a "
+                    "ClusterIssuer or an Issuer in the Certificate's namespace"
+                ),
+            )
+
+
+@rule("B1a", "warning", "an issuer not created by this stack must exist")
+def issuers_outside_the_stack(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        ref = certificate.spec.get("issuerRef") or {}
+        kind = ref.get("kind") or "Issuer"
+        same_name = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
+        if ref.get("group", CERT_MANAGER) == CERT_MANAGER and not same_name:
+            yield certificate, f"{kind} {ref.get('name')!r} is not created by this stack: make sure it exists"
+
+
+@rule("B2", "error", "a ClusterIssuer's CA Secret is in cert-manager's cluster-resource namespace")
+def cluster_issuer_secrets_in_the_cluster_resource_namespace(view: StackView) -> Findings:
+    crn = view.cluster_resource_namespace()
+    for issuer in view.of("ClusterIssuer", CERT_MANAGER):
+        secret = (issuer.spec.get("ca") or {}).get("secretName")
+        if not secret or _secret_producers(view, crn, secret):
+            continue
+        elsewhere = [c for c in _certificates(view) if c.spec.get("secretName") == secret]
+        if elsewhere:
+            yield (
+                issuer,
+                (
+                    f"its CA Secret {secret!r} is written in {elsewhere[0].namespace!r}; a ClusterIssuer reads only {crn!r}: "
+                    f"move the CA Certificate to {crn!r}"
+                ),
+            )
+
+
+@rule("B3", "error", "a ca issuer's Secret comes from a CA certificate")
+def ca_issuers_use_ca_certificates(view: StackView) -> Findings:
+    crn = view.cluster_resource_namespace()
+    for issuer in [*view.of("Issuer", CERT_MANAGER), *view.of("ClusterIssuer", CERT_MANAGER)]:
+        secret = (issuer.spec.get("ca") or {}).get("secretName")
+        namespace = issuer.namespace if issuer.kind == "Issuer" else crn
+        for certificate in _secret_producers(view, namespace, secret or ""):
+            if not certificate.spec.get("isCA"):
+                yield issuer, f"{certificate.describe()} is not isCA: issue the CA with isCA: true"
+
+
+# --- C. self-signed and CA hygiene -----------------------------------------------------------------------------
+
+
+@rule("C1", "error", "no leaf straight from a selfSigned issuer")
+def no_leaf_from_self_signed(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
+        if _issuer_type(issuer) == "selfSigned" and not certificate.spec.get("isCA"):
+            yield (
+                certificate,
+                (
+                    "a leaf from a selfSigned issuer has no CA its peers share ('certificate signed by unknown authority'): "
+                    "issue it from a CA issuer (SelfSignedCAChain)"
+                ),
+            )
+
+
+@rule("C3", "warning", "a CA certificate is not served as a leaf", per_object=True)
+def ca_is_not_a_leaf(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        spec = certificate.spec
+        if spec.get("isCA") and ("server auth" in (spec.get("usages") or []) or spec.get("dnsNames")):
+            yield (
+                certificate,
+                "a CA with server names is served as a leaf (rustls: CaUsedAsEndEntity): issue a leaf from it",
+            )
+
+
+@rule("C4", "warning", "a CA certificate says what happens to its key on renewal", per_object=True)
+def ca_rotation_policy_is_explicit(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        if certificate.spec.get("isCA") and not (certificate.spec.get("privateKey") or {}).get("rotationPolicy"):
+            yield (
+                certificate,
+                "set privateKey.rotationPolicy (Never keeps issued leaves valid; cert-manager >= 1.18 defaults to Always)",
+            )
+
+
+@rule("C5", "warning", "renewBefore leaves room for backdated certificates", per_object=True)
+def renew_before_is_not_too_close(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        duration = _duration_hours(certificate.spec.get("duration")) or 2160
+        renew = _duration_hours(certificate.spec.get("renewBefore"))
+        if renew is not None and renew > duration - 1:
+            yield (
+                certificate,
+                "renewBefore within 1h of the duration renews forever (issuers backdate notBefore): shorten it",
+            )
+
+
+def _acme(issuer: Obj | None) -> dict | None:
+    return issuer.spec.get("acme") if issuer is not None and "acme" in issuer.spec else None
+
+
+@rule("C6", "error", "ACME certificates use keys public CAs accept")
+def acme_key_types(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        if _acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)) is None:
+            continue
+        key = certificate.spec.get("privateKey") or {}
+        algorithm, size = key.get("algorithm", "RSA"), key.get("size") or 0
+        if algorithm == "Ed25519" or (algorithm == "ECDSA" and size == 521) or (algorithm == "RSA" and size > 4096):
+            yield certificate, "Let's Encrypt accepts RSA 2048-4096 and ECDSA P-256/P-384 only: change privateKey"
+
+
+# --- D. ACME ---------------------------------------------------------------------------------------------------
+
+
+def _solver_matches(solver: dict, name: str) -> bool:
+    selector = solver.get("selector") or {}
+    if not selector.get("dnsNames") and not selector.get("dnsZones"):
+        return True
+    if name in (selector.get("dnsNames") or []):
+        return True
+    base = name[2:] if name.startswith("*.") else name
+    return any(base == zone or base.endswith("." + zone) for zone in selector.get("dnsZones") or [])
+
+
+@rule("D1", "error", "every ACME name has a solver; wildcards a DNS-01 one")
+def acme_names_have_solvers(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        acme = _acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace))
+        if acme is None:
+            continue
+        for name in certificate.spec.get("dnsNames") or []:
+            matching = [s for s in acme.get("solvers", []) if _solver_matches(s, name)]
+            if not matching:
+                yield certificate, f"no solver of its ACME issuer matches {name!r}: add one"
+            elif name.startswith("*.") and not any("dns01" in s for s in matching):
+                yield certificate, f"{name!r} is a wildcard and only HTTP-01 solvers match it: add a DNS-01 solver"
+
+
+@rule("D3", "warning", "Let's Encrypt production only in a production stack")
+def production_acme_in_production(view: StackView) -> Findings:
+    if view.production is not False:
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if (_acme(issuer) or {}).get("server") == LE_PRODUCTION:
+            yield issuer, "this stack is not production: use the Let's Encrypt staging directory (rate limits)"
+
+
+@rule("D4", "warning", "DNS-01 self-check asks public resolvers")
+def dns01_self_check_resolvers(view: StackView) -> Findings:
+    release = view.release("cert-manager")
+    values = release.values if release is not None and isinstance(release.values, dict) else None
+    if values is None or values.get("dns01RecursiveNameserversOnly"):
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if any("dns01" in s for s in (_acme(issuer) or {}).get("solvers", [])):
+            yield (
+                issuer,
+                "set cert-manager's dns01RecursiveNameservers(+Only): behind cluster-local DNS challenges stay pending",
+            )
+
+
+@rule("D5", "error", "a DNS-01 webhook solver names the installed webhook's group")
+def webhook_group_names_match(view: StackView) -> Findings:
+    release = view.release("cert-manager-webhook-dnspod")
+    if release is None:
+        return
+    group = (release.values if isinstance(release.values, dict) else {}).get("groupName", "acme.dnspod.com")
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        for solver in (_acme(issuer) or {}).get("solvers", []):
+            webhook = (solver.get("dns01") or {}).get("webhook") or {}
+            if webhook.get("solverName") == "dnspod" and webhook.get("groupName") != group:
+                yield (
+                    issuer,
+                    f"solver groupName {webhook.get('groupName')!r} is not the webhook's {group!r}: make them equal",
+                )
+
+
+@rule("D6", "error", "an Ingress serves TLS for exactly its rule hosts", per_object=True)
+def ingress_tls_hosts_match_rules(view: StackView) -> Findings:
+    for ingress in view.of("Ingress"):
+        rule_hosts = {r.get("host") for r in ingress.spec.get("rules", []) if r.get("host")}
+        tls = ingress.spec.get("tls") or []
+        tls_hosts = {h for t in tls for h in t.get("hosts", [])}
+        if tls and tls_hosts != rule_hosts:
+            yield (
+                ingress,
+                f"tls.hosts {sorted(tls_hosts)} differ from the rule hosts {sorted(rule_hosts)}: make them equal",
+            )
+        if any(not t.get("secretName") for t in tls):
+            yield ingress, "a tls entry without secretName serves the controller's default certificate: name the Secret"
+
+
+@rule("NGINX", "warning", "ingress-nginx is retired")
+def ingress_nginx_is_retired(view: StackView) -> Findings:
+    for ingress in view.of("Ingress"):
+        if ingress.spec.get("ingressClassName") == "nginx":
+            yield (
+                ingress,
+                (
+                    "ingress-nginx was retired (archived March 2026): make sure a controller serves class nginx, or move "
+                    "the route to the Gateway API"
+                ),
+            )
+
+
+def _registered_domain(name: str) -> str:
+    labels = name.lstrip("*.").split(".")
+    return ".".join(labels[-2:])
+
+
+@rule("LE1", "warning", "Let's Encrypt certificates per registered domain per week")
+def lets_encrypt_budget(view: StackView) -> Findings:
+    """LE allows 50 new certificates per registered domain per week; a 90-day certificate renews at 2/3 (60 days)."""
+    per_domain: dict[str, int] = defaultdict(int)
+    for certificate in _certificates(view):
+        if (_acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)) or {}).get(
+            "server"
+        ) == LE_PRODUCTION:
+            for domain in {_registered_domain(n) for n in certificate.spec.get("dnsNames") or []}:
+                per_domain[domain] += 1
+    for domain, count in sorted(per_domain.items()):
+        renewals = count * 7 / 60
+        if count >= 40:
+            yield (
+                f"domain {domain}",
+                (
+                    f"{count} production certificates at the first `pulumi up` (then ~{renewals:.1f} renewal orders a week), "
+                    "near Let's Encrypt's 50 per registered domain per week: share a wildcard or stagger them"
+                ),
+            )
+
+
+# --- E. Hubble ------------------------------------------------------------------------------------------------
+
+
+@rule("E1", "error", "Hubble's certificates come from a CA issuer")
+def hubble_issuer_is_a_ca(view: StackView) -> Findings:
+    for certificate in [c for c in _certificates(view) if c.name.startswith("hubble-")]:
+        issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
+        if _issuer_type(issuer) in ("selfSigned", "acme"):
+            yield certificate, f"issuer {issuer.name!r} is {_issuer_type(issuer)}: Hubble's peers need one private CA"
+
+
+# --- F. Istio --------------------------------------------------------------------------------------------------
+
+
+def _istio_workload_namespace(gateway: Obj) -> str | None:
+    # An istio Gateway's credentialName is read by the workload its selector picks; the package's gateways live
+    # with their workload, so the Gateway's namespace stands for it.
+    return gateway.namespace
+
+
+@rule("F1", "error", "an Istio credentialName Secret lives where the gateway workload reads it")
+def istio_secret_in_the_workload_namespace(view: StackView) -> Findings:
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        namespace = _istio_workload_namespace(gateway)
+        for server in gateway.spec.get("servers", []):
+            name = (server.get("tls") or {}).get("credentialName")
+            if not name or _secret_producers(view, namespace, name):
+                continue
+            elsewhere = [c for c in _certificates(view) if c.spec.get("secretName") == name]
+            if elsewhere:
+                yield (
+                    gateway,
+                    (
+                        f"credentialName {name!r} is written in {elsewhere[0].namespace!r}; the gateway reads {namespace!r} "
+                        "(IST0161): issue the Certificate there"
+                    ),
+                )
+
+
+def _server_certificate(view: StackView, namespace: str | None, secret: str) -> list[str] | None:
+    producers = _secret_producers(view, namespace, secret)
+    return producers[0].spec.get("dnsNames") if producers else None
+
+
+@rule("F2", "error", "the certificate covers every gateway host")
+def istio_hosts_covered(view: StackView) -> Findings:
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        for server in gateway.spec.get("servers", []):
+            name = (server.get("tls") or {}).get("credentialName")
+            names = _server_certificate(view, _istio_workload_namespace(gateway), name) if name else None
+            for host in server.get("hosts", []) if names is not None else []:
+                bare = host.split("/", 1)[-1]
+                if not covered(names, bare):
+                    yield (
+                        gateway,
+                        f"host {bare!r} is not covered by {name!r} ({', '.join(names)}): add it to the certificate",
+                    )
+
+
+@rule("F4", "warning", "no mounted certificate files", per_object=True)
+def istio_legacy_files(view: StackView) -> Findings:
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        if any((s.get("tls") or {}).get("serverCertificate") for s in gateway.spec.get("servers", [])):
+            yield gateway, "serverCertificate/privateKey paths are the pre-SDS way: use credentialName"
+
+
+@rule("F6", "error", "a VirtualService's hosts are served by its gateways")
+def virtual_service_hosts_meet_the_gateway(view: StackView) -> Findings:
+    for service in view.of("VirtualService"):
+        for reference in service.spec.get("gateways", []):
+            namespace, _, name = reference.rpartition("/")
+            gateway = view.find("Gateway", name, namespace or service.namespace)
+            if gateway is None or gateway.group != "networking.istio.io":
+                continue
+            hosts = {h.split("/", 1)[-1] for s in gateway.spec.get("servers", []) for h in s.get("hosts", [])}
+            if not any(covered(hosts, h) or h in hosts for h in service.spec.get("hosts", [])):
+                yield service, f"none of its hosts is served by Gateway {reference!r} (404 NR): match their hosts"
+
+
+@rule("IST0138", "warning", "two gateways on one workload do not share a certificate for different hosts")
+def shared_certificate(view: StackView) -> Findings:
+    seen: dict[tuple, tuple[Obj, set[str]]] = {}
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        selector = tuple(sorted((gateway.spec.get("selector") or {}).items()))
+        for server in gateway.spec.get("servers", []):
+            name = (server.get("tls") or {}).get("credentialName")
+            if not name:
+                continue
+            hosts = set(server.get("hosts", []))
+            first = seen.setdefault((selector, name), (gateway, hosts))
+            if first[0] is not gateway and first[1] != hosts:
+                yield (
+                    gateway,
+                    (
+                        f"shares {name!r} with {first[0].describe()} for other hosts: HTTP/2 connection reuse answers 404 NR; "
+                        "one certificate per gateway"
+                    ),
+                )
+
+
+# --- Gateway API ----------------------------------------------------------------------------------------------
+
+
+@rule("GW1", "error", "cross-namespace certificateRefs have a ReferenceGrant")
+def gateway_cross_namespace_refs(view: StackView) -> Findings:
+    grants = view.of("ReferenceGrant")
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners", []):
+            for ref in (listener.get("tls") or {}).get("certificateRefs", []):
+                target = ref.get("namespace")
+                if not target or target == gateway.namespace:
+                    continue
+                allowed = any(
+                    g.namespace == target
+                    and any(
+                        f.get("kind") == "Gateway" and f.get("namespace") == gateway.namespace
+                        for f in g.spec.get("from", [])
+                    )
+                    and any(t.get("kind") == "Secret" for t in g.spec.get("to", []))
+                    for g in grants
+                )
+                if not allowed:
+                    yield (
+                        gateway,
+                        (
+                            f"listener {listener.get('name')!r} reads Secret {target}/{ref.get('name')} without a ReferenceGrant "
+                            f"in {target!r} (and cert-manager issues nothing for it, cert-manager#5610): add one or move the Secret"
+                        ),
+                    )
+
+
+@rule("GW2", "error", "the certificate covers every listener hostname")
+def gateway_hostnames_covered(view: StackView) -> Findings:
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners", []):
+            for ref in (listener.get("tls") or {}).get("certificateRefs", []):
+                names = _server_certificate(view, ref.get("namespace", gateway.namespace), ref.get("name"))
+                host = listener.get("hostname")
+                if host and names is not None and not covered(names, host):
+                    yield (
+                        gateway,
+                        f"listener hostname {host!r} is not covered by {ref.get('name')!r}: add it to the certificate",
+                    )
+
+
+@rule("GW3", "error", "cert-manager Gateway annotations need Gateway support")
+def gateway_annotations_need_support(view: StackView) -> Findings:
+    release = view.release("cert-manager")
+    if release is None:
+        return
+    values = release.values if isinstance(release.values, dict) else {}
+    enabled = ((values.get("config") or {}).get("gatewayAPI") or {}).get("enabled")
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        annotations = gateway.metadata.get("annotations") or {}
+        if not enabled and any(k in annotations for k in ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")):
+            yield (
+                gateway,
+                "cert-manager issues for annotated Gateways only with config.gatewayAPI.enabled: switch it on",
+            )
+
+
+# --- H. replication ------------------------------------------------------------------------------------------
+
+
+def _split(value: str | None) -> set[str]:
+    return {v.strip() for v in (value or "").split(",") if v.strip()}
+
+
+@rule("H1", "error", "reflector annotations allow what they reflect", per_object=True)
+def reflector_annotations(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        annotations = ((certificate.spec.get("secretTemplate") or {}).get("annotations")) or {}
+        if f"{REFLECTOR}reflection-auto-enabled" not in annotations:
+            continue
+        if annotations.get(f"{REFLECTOR}reflection-allowed") != "true":
+            yield certificate, 'reflection-auto-enabled needs reflection-allowed: "true"'
+        allowed = _split(annotations.get(f"{REFLECTOR}reflection-allowed-namespaces"))
+        auto = _split(annotations.get(f"{REFLECTOR}reflection-auto-namespaces"))
+        missing = sorted(n for n in auto if allowed and not any(re.fullmatch(a, n) for a in allowed))
+        if missing:
+            yield certificate, f"reflection-allowed-namespaces misses {missing} ('does not permit it'): add them"
+
+
+@rule("H2", "warning", "a CA's key is not copied around", per_object=True)
+def ca_not_replicated(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        annotations = ((certificate.spec.get("secretTemplate") or {}).get("annotations")) or {}
+        copied = any(
+            k.startswith((REFLECTOR, "replicator.v1.mittwald.de/", "kubed.appscode.com/")) for k in annotations
+        )
+        if certificate.spec.get("isCA") and copied:
+            yield certificate, "copying a CA Secret copies its key: distribute ca.crt with trust-manager instead"
+
+
+# --- I. secrets in state -------------------------------------------------------------------------------------
+
+_PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+_CREDENTIAL_KEYS = {"secretkey", "secretid", "apitoken", "accesskey", "password", "kubeconfig"}
+
+
+def _plain_secrets(value, path: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(item, str) and item and item != REDACTED and str(key).lower() in _CREDENTIAL_KEYS:
+                yield here
+            yield from _plain_secrets(item, here)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _plain_secrets(item, f"{path}[{i}]")
+    elif isinstance(value, str) and _PEM_KEY.search(value):
+        yield path
+
+
+@rule("I1", "error", "no key material or credentials in plain resource inputs")
+def no_plain_secrets(view: StackView) -> Findings:
+    for resource, inputs in sorted(view.plain_inputs.items()):
+        for path in _plain_secrets(inputs):
+            yield (
+                f"resource {resource}",
+                f"{path} holds a credential in plain text: pass it as a Pulumi secret or a Secret reference",
+            )
+
+
+# --- verification ---------------------------------------------------------------------------------------------
+
+
+def _skips_verification(value) -> bool:
+    if isinstance(value, dict):
+        return value.get("insecureSkipVerify") is True or any(_skips_verification(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_skips_verification(v) for v in value)
+    return isinstance(value, str) and bool(re.search(r"insecureSkipVerify:\s*true", value))
+
+
+@rule("V1", "warning", "TLS clients verify the server")
+def tls_verification_on(view: StackView) -> Findings:
+    for component, outputs in sorted(view.outputs.items()):
+        if isinstance(outputs, dict) and outputs.get("insecure") is True:
+            yield (
+                f"component {component}",
+                "its clients skip certificate verification (insecureSkipVerify): verify against the CA",
+            )
+    for resource, inputs in sorted(view.plain_inputs.items()):
+        if _skips_verification(inputs):
+            yield f"resource {resource}", "sets insecureSkipVerify: true: verify against the CA instead"

@@ -1,0 +1,191 @@
+"""The stack as the rules see it: Kubernetes objects with their Pulumi names and dependencies, Helm releases,
+and the objects charts will create that the package knows of (Hubble's Certificates)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+REDACTED = "[secret]"
+
+
+@dataclass(frozen=True)
+class Obj:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+    body: dict[str, Any]
+    resource: str = ""  # Pulumi resource name ("" for chart-created objects)
+    urn: str = ""
+    source: str = "program"  # program | chart | patch
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        spec = self.body.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        metadata = self.body.get("metadata")
+        return metadata if isinstance(metadata, dict) else {}
+
+    def describe(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        resource = f" (resource {self.resource})" if self.resource else f" ({self.source})"
+        return f"{self.kind} {where}{resource}"
+
+
+@dataclass(frozen=True)
+class Release:
+    chart: str
+    name: str
+    namespace: str
+    values: Any
+    resource: str = ""
+    urn: str = ""
+
+
+@dataclass
+class StackView:
+    objects: list[Obj] = field(default_factory=list)
+    releases: list[Release] = field(default_factory=list)
+    dependencies: dict[str, set[str]] = field(default_factory=dict)  # urn -> urns it waits for
+    plain_inputs: dict[str, Any] = field(default_factory=dict)  # resource name -> non-secret inputs
+    outputs: dict[str, Any] = field(default_factory=dict)  # cluster-tls component name -> registered outputs
+    production: bool | None = None
+    stack: str = ""
+
+    def of(self, kind: str, group: str | None = None) -> list[Obj]:
+        return [o for o in self.objects if o.kind == kind and (group is None or o.group == group)]
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> Obj | None:
+        for obj in self.objects:
+            if obj.kind == kind and obj.name == name and obj.namespace == namespace:
+                return obj
+        return None
+
+    def release(self, chart: str) -> Release | None:
+        return next((r for r in self.releases if r.chart.rsplit("/", 1)[-1] == chart), None)
+
+    def waits_for(self, urn: str, target: str) -> bool:
+        """Whether `urn` depends on `target`, directly or through others."""
+        seen, todo = set(), [urn]
+        while todo:
+            current = todo.pop()
+            if current == target:
+                return current != urn
+            if current in seen:
+                continue
+            seen.add(current)
+            todo += self.dependencies.get(current, ())
+        return False
+
+    def cluster_resource_namespace(self) -> str:
+        release = self.release("cert-manager")
+        if release is None:
+            return "cert-manager"
+        values = release.values if isinstance(release.values, dict) else {}
+        return values.get("clusterResourceNamespace") or release.namespace
+
+
+def _plain(value: Any) -> Any:
+    """The evaluation's Secret markers as the rules see them: the redaction marker."""
+    from ..mockrun import Secret
+
+    if isinstance(value, Secret):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_evaluation(evaluation, *, production: bool | None = None, stack: str = "") -> StackView:
+    """The view of an offline evaluation (cluster_tls.mockrun.Evaluation)."""
+    from ..manifests import component_outputs, helm_releases, kubernetes_objects
+
+    view = StackView(production=production, stack=stack)
+    for obj in kubernetes_objects(evaluation):
+        kind = obj.kind.removesuffix("Patch") if obj.kind.endswith("Patch") else obj.kind
+        view.objects.append(
+            Obj(
+                obj.api_version,
+                kind,
+                obj.namespace,
+                obj.name,
+                _plain(obj.body),
+                obj.source.name,
+                obj.source.urn,
+                "patch" if obj.kind.endswith("Patch") else "program",
+            )
+        )
+    for release in helm_releases(evaluation):
+        view.releases.append(
+            Release(
+                release.chart,
+                release.name,
+                release.namespace,
+                _plain(release.values),
+                release.source.name,
+                release.source.urn,
+            )
+        )
+    for reg in evaluation.registrations:
+        view.dependencies[reg.urn] = set(reg.dependencies) | ({reg.parent} if reg.parent else set())
+        view.plain_inputs[reg.name] = _strip_secrets(reg.inputs)
+    # A component's dependencies are its children's too (the SDK hands `depends_on` down).
+    for component, outputs in component_outputs(evaluation).items():
+        view.outputs[component] = _plain(outputs)
+        for certificate in (outputs or {}).get("chart_certificates") or []:
+            meta = certificate.get("metadata", {})
+            view.objects.append(
+                Obj(
+                    certificate["apiVersion"],
+                    "Certificate",
+                    meta.get("namespace"),
+                    meta["name"],
+                    certificate,
+                    source="chart",
+                )
+            )
+    return view
+
+
+def _strip_secrets(value: Any) -> Any:
+    from ..mockrun import Secret
+
+    if isinstance(value, Secret):
+        return None
+    if isinstance(value, dict):
+        return {k: _strip_secrets(v) for k, v in value.items() if not isinstance(v, Secret)}
+    if isinstance(value, list):
+        return [_strip_secrets(v) for v in value]
+    return value
+
+
+def from_manifests(documents: Iterable[dict[str, Any] | str], *, production: bool | None = None) -> StackView:
+    """A view of plain manifests (tests, other tools): objects without Pulumi names or dependencies; a
+    `helm.sh/v3 Release`-like document `{kind: HelmRelease, chart, name, namespace, values}` adds a release."""
+    view = StackView(production=production)
+    for document in documents:
+        doc = yaml.safe_load(document) if isinstance(document, str) else document
+        if doc.get("kind") == "HelmRelease":
+            view.releases.append(
+                Release(doc["chart"], doc["name"], doc.get("namespace", "default"), doc.get("values", {}))
+            )
+            continue
+        meta = doc.get("metadata") or {}
+        view.objects.append(
+            Obj(doc["apiVersion"], doc["kind"], meta.get("namespace"), meta.get("name", ""), doc, meta.get("name", ""))
+        )
+        view.plain_inputs[meta.get("name", "")] = doc
+    return view

@@ -1,0 +1,504 @@
+"""Preflight rules: for every rule a failing and a passing fixture; the seeds' own mistakes caught; the stacks clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cluster_tls.cli import evaluate, main
+from cluster_tls.preflight import StackView, Waiver, run_rules
+from cluster_tls.preflight import rules as _rules  # noqa: F401
+from cluster_tls.preflight.engine import RULES
+from cluster_tls.preflight.view import Obj, Release, from_manifests
+from cluster_tls.stackfile import Project
+
+PROJECT = Project.find(Path(__file__).resolve().parent.parent)
+CM = "cert-manager.io/v1"
+
+
+def cert(name, ns="apps", issuer="ca", kind="ClusterIssuer", **spec):
+    body = {"secretName": name, "issuerRef": {"name": issuer, "kind": kind, "group": "cert-manager.io"}, **spec}
+    meta = {"name": name, "namespace": ns, "annotations": {"pulumi.com/waitFor": "condition=Ready"}}
+    return {"apiVersion": CM, "kind": "Certificate", "metadata": meta, "spec": body}
+
+
+def issuer(name, spec, kind="ClusterIssuer", ns=None):
+    meta = {"name": name, **({"namespace": ns} if ns else {})}
+    return {"apiVersion": CM, "kind": kind, "metadata": meta, "spec": spec}
+
+
+CA = issuer("ca", {"ca": {"secretName": "root"}})
+ROOT = cert("root", ns="cert-manager", issuer="self", isCA=True, privateKey={"rotationPolicy": "Never"})
+SELF = issuer("self", {"selfSigned": {}})
+PKI = [SELF, ROOT, CA]
+LE = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+def acme(name="le", server=LE, solvers=None):
+    return issuer(
+        name,
+        {
+            "acme": {
+                "server": server,
+                "email": "a@b.c",
+                "privateKeySecretRef": {"name": "k"},
+                "solvers": solvers
+                or [{"dns01": {"webhook": {"groupName": "acme.dnspod.com", "solverName": "dnspod"}}}],
+            }
+        },
+    )
+
+
+def istio_gateway(name, secret, hosts, ns="istio-system", selector=None):
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "selector": selector or {"istio": "ingressgateway"},
+            "servers": [
+                {
+                    "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+                    "tls": {"mode": "SIMPLE", "credentialName": secret},
+                    "hosts": hosts,
+                }
+            ],
+        },
+    }
+
+
+def gw_api(name, ns, refs, hostname="a.example.com", annotations=None):
+    meta = {"name": name, "namespace": ns, **({"annotations": annotations} if annotations else {})}
+    listener = {
+        "name": "https",
+        "hostname": hostname,
+        "port": 443,
+        "protocol": "HTTPS",
+        "tls": {"mode": "Terminate", "certificateRefs": refs},
+    }
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": meta,
+        "spec": {"gatewayClassName": "istio", "listeners": [listener]},
+    }
+
+
+def ingress(name, host, tls_hosts, secret="web", cls="traefik"):
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "namespace": "apps"},
+        "spec": {
+            "ingressClassName": cls,
+            "rules": [{"host": host}],
+            "tls": [{"hosts": tls_hosts, "secretName": secret}],
+        },
+    }
+
+
+def release(chart, values, ns="cert-manager"):
+    return {"kind": "HelmRelease", "chart": chart, "name": chart, "namespace": ns, "values": values}
+
+
+REFLECT = "reflector.v1.k8s.emberstack.com/"
+
+# rule id -> (failing documents, passing documents)
+FIXTURES = {
+    "B1": (
+        [
+            *PKI,
+            issuer("ns-ca", {"ca": {"secretName": "x"}}, kind="Issuer", ns="other"),
+            cert("w", issuer="ns-ca", kind="Issuer"),
+        ],
+        [
+            *PKI,
+            issuer("ns-ca", {"ca": {"secretName": "x"}}, kind="Issuer", ns="apps"),
+            cert("w", issuer="ns-ca", kind="Issuer"),
+        ],
+    ),
+    "B1a": ([cert("w", issuer="nowhere")], [*PKI, cert("w")]),
+    "B2": (
+        [SELF, cert("root", ns="default", issuer="self", isCA=True, privateKey={"rotationPolicy": "Never"}), CA],
+        PKI,
+    ),
+    "B3": ([SELF, cert("root", ns="cert-manager", issuer="self"), CA], PKI),
+    "C1": (
+        [SELF, cert("leaf", issuer="self", dnsNames=["a.example.com"])],
+        [*PKI, cert("leaf", dnsNames=["a.example.com"])],
+    ),
+    "C3": ([*PKI, cert("x", isCA=True, dnsNames=["a.example.com"], privateKey={"rotationPolicy": "Never"})], PKI),
+    "C4": ([SELF, cert("root", ns="cert-manager", issuer="self", isCA=True)], PKI),
+    "C5": (
+        [*PKI, cert("x", duration="2160h", renewBefore="2159h30m", dnsNames=["a.example.com"])],
+        [*PKI, cert("x", duration="2160h", renewBefore="720h", dnsNames=["a.example.com"])],
+    ),
+    "C6": (
+        [acme(), cert("w", issuer="le", dnsNames=["a.example.com"], privateKey={"algorithm": "ECDSA", "size": 521})],
+        [acme(), cert("w", issuer="le", dnsNames=["a.example.com"], privateKey={"algorithm": "ECDSA", "size": 384})],
+    ),
+    "D1": (
+        [
+            acme(solvers=[{"http01": {"ingress": {"ingressClassName": "nginx"}}}]),
+            cert("w", issuer="le", dnsNames=["*.example.com"]),
+        ],
+        [acme(), cert("w", issuer="le", dnsNames=["*.example.com"])],
+    ),
+    "D5": (
+        [acme(), release("cert-manager-webhook-dnspod", {"groupName": "acme.example.org"})],
+        [acme(), release("cert-manager-webhook-dnspod", {"groupName": "acme.dnspod.com"})],
+    ),
+    "D4": (
+        [acme(), release("cert-manager", {})],
+        [acme(), release("cert-manager", {"dns01RecursiveNameserversOnly": True})],
+    ),
+    "D6": ([ingress("wiki", "wiki.xxx.xxx", ["wikijs.xxx.xxx"])], [ingress("wiki", "wiki.xxx.xxx", ["wiki.xxx.xxx"])]),
+    "NGINX": (
+        [ingress("wiki", "a.example.com", ["a.example.com"], cls="nginx")],
+        [ingress("wiki", "a.example.com", ["a.example.com"])],
+    ),
+    "E1": (
+        [
+            SELF,
+            {
+                **cert("hubble-server-certs", ns="kube-system", issuer="self"),
+                "metadata": {"name": "hubble-server-certs", "namespace": "kube-system"},
+            },
+        ],
+        [*PKI, cert("hubble-server-certs", ns="kube-system")],
+    ),
+    "F1": (
+        [
+            *PKI,
+            cert("web-tls", ns="apps", dnsNames=["a.example.com"]),
+            istio_gateway("web", "web-tls", ["a.example.com"]),
+        ],
+        [
+            *PKI,
+            cert("web-tls", ns="istio-system", dnsNames=["a.example.com"]),
+            istio_gateway("web", "web-tls", ["a.example.com"]),
+        ],
+    ),
+    "F2": (
+        [
+            *PKI,
+            cert("web-tls", ns="istio-system", dnsNames=["a.example.com"]),
+            istio_gateway("web", "web-tls", ["b.example.com"]),
+        ],
+        [
+            *PKI,
+            cert("web-tls", ns="istio-system", dnsNames=["*.example.com"]),
+            istio_gateway("web", "web-tls", ["b.example.com"]),
+        ],
+    ),
+    "F4": (
+        [
+            {
+                **istio_gateway("web", "x", ["a.example.com"]),
+                "spec": {
+                    "selector": {},
+                    "servers": [
+                        {
+                            "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+                            "tls": {"mode": "SIMPLE", "serverCertificate": "/etc/istio/ingressgateway-certs/tls.crt"},
+                            "hosts": ["a.example.com"],
+                        }
+                    ],
+                },
+            }
+        ],
+        [istio_gateway("web", "x", ["a.example.com"])],
+    ),
+    "F6": (
+        [
+            istio_gateway("web", "x", ["a.example.com"]),
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "VirtualService",
+                "metadata": {"name": "v", "namespace": "istio-system"},
+                "spec": {"hosts": ["b.example.com"], "gateways": ["istio-system/web"]},
+            },
+        ],
+        [
+            istio_gateway("web", "x", ["a.example.com"]),
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "VirtualService",
+                "metadata": {"name": "v", "namespace": "istio-system"},
+                "spec": {"hosts": ["a.example.com"], "gateways": ["istio-system/web"]},
+            },
+        ],
+    ),
+    "IST0138": (
+        [istio_gateway("a", "wild", ["a.example.com"]), istio_gateway("b", "wild", ["b.example.com"])],
+        [istio_gateway("a", "wild", ["a.example.com"]), istio_gateway("b", "other", ["b.example.com"])],
+    ),
+    "GW1": (
+        [gw_api("web", "edge", [{"kind": "Secret", "name": "wild", "namespace": "certs"}])],
+        [
+            gw_api("web", "edge", [{"kind": "Secret", "name": "wild", "namespace": "certs"}]),
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1beta1",
+                "kind": "ReferenceGrant",
+                "metadata": {"name": "g", "namespace": "certs"},
+                "spec": {
+                    "from": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "edge"}],
+                    "to": [{"group": "", "kind": "Secret"}],
+                },
+            },
+        ],
+    ),
+    "GW2": (
+        [
+            *PKI,
+            cert("wild", ns="edge", dnsNames=["*.example.org"]),
+            gw_api("web", "edge", [{"kind": "Secret", "name": "wild"}]),
+        ],
+        [
+            *PKI,
+            cert("wild", ns="edge", dnsNames=["*.example.com"]),
+            gw_api("web", "edge", [{"kind": "Secret", "name": "wild"}]),
+        ],
+    ),
+    "GW3": (
+        [
+            release("cert-manager", {}),
+            gw_api(
+                "web", "edge", [{"kind": "Secret", "name": "x"}], annotations={"cert-manager.io/cluster-issuer": "le"}
+            ),
+        ],
+        [
+            release("cert-manager", {"config": {"gatewayAPI": {"enabled": True}}}),
+            gw_api(
+                "web", "edge", [{"kind": "Secret", "name": "x"}], annotations={"cert-manager.io/cluster-issuer": "le"}
+            ),
+        ],
+    ),
+    "H1": (
+        [
+            *PKI,
+            cert(
+                "w",
+                dnsNames=["a.example.com"],
+                secretTemplate={
+                    "annotations": {
+                        f"{REFLECT}reflection-allowed": "true",
+                        f"{REFLECT}reflection-allowed-namespaces": "apps",
+                        f"{REFLECT}reflection-auto-enabled": "true",
+                        f"{REFLECT}reflection-auto-namespaces": "apps,istio-system",
+                    }
+                },
+            ),
+        ],
+        [
+            *PKI,
+            cert(
+                "w",
+                dnsNames=["a.example.com"],
+                secretTemplate={
+                    "annotations": {
+                        f"{REFLECT}reflection-allowed": "true",
+                        f"{REFLECT}reflection-allowed-namespaces": "apps,istio-.*",
+                        f"{REFLECT}reflection-auto-enabled": "true",
+                        f"{REFLECT}reflection-auto-namespaces": "apps,istio-system",
+                    }
+                },
+            ),
+        ],
+    ),
+    "H2": (
+        [
+            SELF,
+            cert(
+                "root",
+                ns="cert-manager",
+                issuer="self",
+                isCA=True,
+                privateKey={"rotationPolicy": "Never"},
+                secretTemplate={"annotations": {"replicator.v1.mittwald.de/replicate-to": "apps"}},
+            ),
+            CA,
+        ],
+        PKI,
+    ),
+    "I1": (
+        [release("cert-manager-webhook-dnspod", {"clusterIssuer": {"secretKey": "plain-token"}})],
+        [release("cert-manager-webhook-dnspod", {"clusterIssuer": {"enabled": False}})],
+    ),
+    "D3": ([acme()], [acme(server="https://acme-staging-v02.api.letsencrypt.org/directory")]),
+    "LE1": (
+        [acme(), *[cert(f"c{i}", issuer="le", dnsNames=[f"h{i}.example.com"]) for i in range(40)]],
+        [acme(), *[cert(f"c{i}", issuer="le", dnsNames=[f"h{i}.example.com"]) for i in range(5)]],
+    ),
+}
+
+
+def _view(documents, production=False) -> StackView:
+    view = from_manifests(documents, production=production)
+    for document in documents:
+        if document.get("kind") == "HelmRelease":
+            view.plain_inputs[document["name"]] = {"values": document["values"]}
+    return view
+
+
+@pytest.mark.parametrize("rule_id", sorted(FIXTURES))
+def test_each_rule_fails_its_bad_fixture_and_passes_its_good_one(rule_id):
+    bad, good = FIXTURES[rule_id]
+    rule = [r for r in RULES if r.id == rule_id]
+    assert [f.rule for f in run_rules(_view(bad), rules=rule)], f"{rule_id} found nothing in its failing fixture"
+    assert run_rules(_view(good), rules=rule) == []
+
+
+def test_ordering_rules_see_the_dependency_graph():
+    view = StackView(
+        objects=[
+            Obj(
+                CM,
+                "Certificate",
+                "istio-system",
+                "web-tls",
+                {"spec": {"secretName": "web-tls"}, "metadata": {}},
+                "cert",
+                "urn:cert",
+            ),
+            Obj(
+                "networking.istio.io/v1",
+                "Gateway",
+                "istio-system",
+                "web",
+                istio_gateway("web", "web-tls", ["a"]),
+                "gw",
+                "urn:gw",
+            ),
+            Obj(CM, "ClusterIssuer", None, "ca", {"spec": {"ca": {}}}, "ca", "urn:ca"),
+        ],
+        releases=[Release("cert-manager", "cert-manager", "cert-manager", {}, "cm", "urn:cm")],
+        dependencies={"urn:gw": set(), "urn:cert": {"urn:ca"}, "urn:ca": set()},
+    )
+    found = {
+        (f.rule, f.object.split(" (")[0]) for f in run_rules(view, rules=[r for r in RULES if r.id in ("A3", "A5")])
+    }
+    assert ("A3", "Certificate istio-system/web-tls") in found and ("A3", "ClusterIssuer ca") in found
+    assert ("A5", "Certificate istio-system/web-tls") in found  # no waitFor
+    view.dependencies = {"urn:gw": {"urn:cert"}, "urn:cert": {"urn:ca"}, "urn:ca": {"urn:cm"}}
+    view.objects[0].body["metadata"]["annotations"] = {"pulumi.com/waitFor": "condition=Ready"}
+    assert run_rules(view, rules=[r for r in RULES if r.id in ("A3", "A5")]) == []
+
+
+def test_every_rule_has_fixtures():
+    tested = set(FIXTURES) | {"A3", "A5", "V1"}
+    assert {r.id for r in RULES} <= tested
+
+
+def test_insecure_verification_is_flagged_from_outputs_and_inputs():
+    view = StackView(
+        outputs={"whizard": {"insecure": True}},
+        plain_inputs={"cfg": {"data": {"k": "tlsConfig:\n  insecureSkipVerify: true\n"}}},
+    )
+    assert [f.rule for f in run_rules(view, rules=[r for r in RULES if r.id == "V1"])] == ["V1", "V1"]
+    assert (
+        run_rules(StackView(outputs={"whizard": {"insecure": False}}), rules=[r for r in RULES if r.id == "V1"]) == []
+    )
+
+
+def test_a_waived_rule_shows_its_reason_and_stops_failing():
+    findings = run_rules(_view(FIXTURES["C1"][0]), [Waiver("C1", "a standalone test leaf, nobody verifies it")])
+    c1 = [f for f in findings if f.rule == "C1"]
+    assert c1 and all(f.waived == "a standalone test leaf, nobody verifies it" for f in c1)
+    assert "[waived: a standalone test leaf" in c1[0].line()
+
+
+# --- the seeds' own mistakes, caught by the right rule -----------------------------------------------------------
+
+SEED_MISTAKES = {
+    # seed 001: Hubble's certificates straight from a selfSigned ClusterIssuer
+    "E1": [
+        SELF,
+        cert("hubble-server-certs", ns="kube-system", issuer="self", dnsNames=["*.default.hubble-grpc.cilium.io"]),
+    ],
+    # seed 000: the CA certificate served by Whizard as its server certificate
+    "C3": [
+        issuer("selfsigned", {"selfSigned": {}}, kind="Issuer", ns="kubesphere-monitoring-system"),
+        cert(
+            "whizard-tls-certs",
+            ns="kubesphere-monitoring-system",
+            issuer="selfsigned",
+            kind="Issuer",
+            isCA=True,
+            dnsNames=["query-frontend-whizard-operated.kubesphere-monitoring-system.svc"],
+        ),
+    ],
+    # seed 002: the wiki Ingress with wikijs in tls.hosts; its DNS-01 challenge stuck behind cluster-local DNS
+    "D6": [ingress("ingress-wikijs", "wiki.xxx.xxx", ["wikijs.xxx.xxx"], secret="ingress-wikijs-tls", cls="nginx")],
+    "D4": [acme("dnspod"), release("cert-manager", {"installCRDs": True})],
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(SEED_MISTAKES))
+def test_the_seeds_mistakes_are_caught(rule_id):
+    assert rule_id in {f.rule for f in run_rules(_view(SEED_MISTAKES[rule_id]))}
+
+
+def test_seed_000_insecure_kubesphere_is_flagged(tmp_path):
+    import shutil
+
+    from cluster_tls.preflight.view import from_evaluation
+
+    shutil.copy(PROJECT.root / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    seed = (Path(__file__).parent / "seeds" / "Pulumi.seed-000.yaml").read_text()
+    (tmp_path / "stacks" / "Pulumi.seed-000.yaml").write_text(
+        seed.replace("version: v3.4.1", "version: v3.4.1\n      verify: false")
+    )
+    view = from_evaluation(evaluate("seed-000", Project.find(tmp_path)))
+    assert "V1" in {f.rule for f in run_rules(view)}
+
+
+# --- the stacks, and the command ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", PROJECT.stacks())
+def test_the_stacks_pass_with_no_errors(stack, capsys):
+    assert main(["--project-dir", str(PROJECT.root), "check", "--stack", stack]) == 0
+
+
+def test_check_formats_and_errors_fail_render(tmp_path, capsys):
+    import shutil
+
+    shutil.copy(PROJECT.root / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n  cluster-tls:namespaces: {existing: [istio-system]}\n"
+        "  cluster-tls:istioGateway:\n    name: web\n    hosts: [a.example.com]\n    backend: {service: s, port: 80}\n"
+        "    issuer: {name: self, kind: ClusterIssuer, type: ca}\n    mode: legacyMount\n"
+    )
+    assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert {f["rule"] for f in document["findings"]} >= {"F4", "B1a"}
+    assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev", "--format", "sarif"]) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    assert (
+        sarif["version"] == "2.1.0"
+        and sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        == "stacks/Pulumi.dev.yaml"
+    )
+    # an error (a leaf from a selfSigned issuer) fails render and preview, and nothing is written
+    stack = tmp_path / "stacks" / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text() + "  cluster-tls:privateCa: {scope: cluster, caIssuerName: self}\n")
+    stack.write_text(
+        stack.read_text()
+        .replace("type: ca}", "type: ca}\n")
+        .replace("name: self, kind: ClusterIssuer", "name: private-ca-selfsigned, kind: ClusterIssuer")
+    )
+    out = tmp_path / "out"
+    assert main(["--project-dir", str(tmp_path), "render", "--stack", "dev", "--out", str(out)]) == 2
+    assert "C1" in capsys.readouterr().err and not out.exists()
+    assert main(["--project-dir", str(tmp_path), "preview", "--stack", "dev"]) == 2
+    stack.write_text(
+        stack.read_text()
+        + "  cluster-tls:preflight:\n    waive:\n      - {rule: C1, reason: a throwaway leaf for a demo}\n"
+    )
+    assert main(["--project-dir", str(tmp_path), "render", "--stack", "dev", "--out", str(out)]) == 0
+    assert "[waived: a throwaway leaf for a demo]" in capsys.readouterr().err
