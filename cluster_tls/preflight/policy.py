@@ -1,0 +1,98 @@
+"""The preflight rules as Pulumi policies (pulumi-policy), for users of the real CLI:
+`pulumi preview --policy-pack policy/`. Rules that decide from one object are resource policies; the others
+see the whole stack through a stack policy. This module has no import of pulumi_policy: the pack's
+`policy/__main__.py` wires these functions into a PolicyPack, and the tests call them with plain objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import rules as _rules  # noqa: F401 - registers the rules
+from .engine import RULES, Rule, run_rules
+from .view import Obj, Release, StackView
+
+NOT_INPUTS = {"kubernetes:core/v1:Secret", "kubernetes:core/v1:SecretPatch"}  # their data is secret by design
+
+
+def _object(resource_type: str, props: dict[str, Any], urn: str, name: str) -> Obj | Release | None:
+    if not resource_type.startswith("kubernetes:"):
+        return None
+    if resource_type == "kubernetes:helm.sh/v3:Release":
+        return Release(
+            props.get("chart", ""),
+            props.get("name") or name,
+            props.get("namespace") or "default",
+            props.get("values") or {},
+            name,
+            urn,
+        )
+    api_version, _, kind = resource_type.removeprefix("kubernetes:").rpartition(":")
+    metadata = props.get("metadata") or {}
+    source = "patch" if kind.endswith("Patch") else "program"
+    return Obj(
+        api_version,
+        kind.removesuffix("Patch"),
+        metadata.get("namespace"),
+        metadata.get("name", name),
+        dict(props),
+        name,
+        urn,
+        source,
+    )
+
+
+def view_from_policy_resources(resources: Iterable[Any], stack_tags: dict[str, str] | None = None) -> StackView:
+    """A StackView of pulumi-policy's `StackValidationArgs.resources` (PolicyResource: resource_type, props, urn,
+    name, parent, dependencies)."""
+    production = (stack_tags or {}).get("production")
+    view = StackView(production=None if production is None else production == "true")
+    for resource in resources:
+        item = _object(resource.resource_type, dict(resource.props), resource.urn, resource.name)
+        if isinstance(item, Release):
+            view.releases.append(item)
+        elif isinstance(item, Obj):
+            view.objects.append(item)
+        depends = {getattr(d, "urn", d) for d in (resource.dependencies or [])}
+        if getattr(resource, "parent", None) is not None:
+            depends.add(getattr(resource.parent, "urn", resource.parent))
+        view.dependencies[resource.urn] = depends
+        if resource.resource_type not in NOT_INPUTS:
+            view.plain_inputs[resource.name] = dict(resource.props)
+    return view
+
+
+def stack_validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
+    def validate(args: Any, report_violation: Callable[..., None]) -> None:
+        view = view_from_policy_resources(args.resources, getattr(args, "stack_tags", None))
+        urns = {o.describe(): o.urn for o in view.objects}
+        for finding in run_rules(view, rules=[rule]):
+            report_violation(f"{finding.rule}: {finding.object}: {finding.message}", urns.get(finding.object))
+
+    return validate
+
+
+def resource_validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
+    def validate(args: Any, report_violation: Callable[..., None]) -> None:
+        item = _object(args.resource_type, dict(args.props), args.urn, args.name)
+        if not isinstance(item, Obj):
+            return
+        for finding in run_rules(StackView(objects=[item]), rules=[rule]):
+            report_violation(f"{finding.rule}: {finding.message}")
+
+    return validate
+
+
+def policies() -> list[dict[str, Any]]:
+    """One policy per rule: name, description, enforcement ('mandatory' for errors), kind and validate function."""
+    return [
+        {
+            "name": f"cluster-tls-{r.id.lower()}",
+            "description": r.title,
+            "enforcement": "mandatory" if r.severity == "error" else "advisory",
+            "kind": "resource" if r.per_object else "stack",
+            "validate": resource_validator(r) if r.per_object else stack_validator(r),
+        }
+        for r in RULES
+    ]
