@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: setup preview render test lock clean
+.PHONY: setup preview render test lock clean bench-setup bench
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "cluster-tls needs Python >= 3.11")'
@@ -33,5 +33,15 @@ lock:
 	.lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\)==' > requirements.lock
 	rm -rf .lock-venv
 
+# Benchmarks (not part of the tests): cdk8s for the comparison lives in its own environment.
+bench-setup: setup
+	test -x .venv-cdk8s/bin/python || $(PYTHON) -m venv .venv-cdk8s
+	.venv-cdk8s/bin/python -m pip install --quiet --disable-pip-version-check cdk8s==2.70.115 matplotlib==3.10.7
+
+bench: bench-setup
+	$(BIN)/python benchmarks/fleet.py --json docs/benchmarks/fleet.json
+	$(BIN)/python benchmarks/tls_cost.py --json docs/benchmarks/tls_cost.json
+	.venv-cdk8s/bin/python benchmarks/plot.py docs/benchmarks
+
 clean:
-	rm -rf $(VENV) rendered
+	rm -rf $(VENV) .venv-cdk8s rendered

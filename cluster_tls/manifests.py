@@ -157,8 +157,13 @@ def component_outputs(evaluation: Evaluation) -> dict[str, Any]:
     return dict(sorted(outputs.items()))
 
 
+# libyaml's emitter when PyYAML has it: the same text as the pure-Python SafeDumper, several times faster
+# (checked on every render of the stacks, tests/test_offline_cli.py).
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def dump_yaml(document: Any) -> str:
-    return yaml.safe_dump(redact(document), sort_keys=True, default_flow_style=False, allow_unicode=True)
+    return yaml.dump(redact(document), Dumper=_DUMPER, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
 class RenderError(Exception):

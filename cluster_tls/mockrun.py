@@ -8,6 +8,7 @@ mock engine cannot show (options such as `parent`) is read from the RegisterReso
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import runpy
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import resource_pb2
 
 from .stackfile import OFFLINE
 
@@ -123,6 +125,9 @@ class _EchoMocks(pulumi.runtime.Mocks):
     """State = inputs, id = name: what a successful create returns, without a cluster. Reads of existing
     objects are answered from `live_objects`."""
 
+    # Types whose state is more than their inputs (see new_resource).
+    CHANGES_STATE = frozenset({"kubernetes:helm.sh/v3:Release", "random:index/randomPassword:RandomPassword"})
+
     def __init__(self, live_objects: dict[tuple[str, str], dict[str, Any]] | None = None):
         self.live_objects = default_live_objects() if live_objects is None else live_objects
 
@@ -164,8 +169,20 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.thread_loops.add(pulumi_mocks._ensure_event_loop())
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        self._remember_loop()
+        if request.type == STACK_TYPE or request.importId or request.type in _EchoMocks.CHANGES_STATE:
+            response = super().RegisterResource(request)
+            self._remember_loop()
+            inputs = None if request.type == STACK_TYPE else rpc.deserialize_properties(request.object)
+        else:
+            # The mock engine's answer is the inputs echoed back as state (_EchoMocks): the request's own
+            # serialized object is that answer, so it is not deserialized and serialized again
+            # (MockMonitor.RegisterResource in pulumi/runtime/mocks.py does both, per resource).
+            self._remember_loop()
+            urn = self.make_urn(request.parent, request.type, request.name)
+            inputs = rpc.deserialize_properties(request.object)
+            resource_id = f"{request.name}-id"
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, inputs)
+            response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=request.object)
         if request.type != STACK_TYPE:
             self.evaluation.registrations.append(
                 Registration(
@@ -174,7 +191,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     name=request.name,
                     parent=request.parent,
                     custom=request.custom,
-                    inputs=_unwrap(rpc.deserialize_properties(request.object)),
+                    inputs=_unwrap(inputs),
                     dependencies=tuple(request.dependencies),
                     property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
                     provider=request.provider,
@@ -206,6 +223,27 @@ class _LogCollector:
 
     def error(self, msg, *args, **_):
         self._log("error", msg, *args)
+
+
+@contextmanager
+def _offline_shortcuts():
+    """Work the mock engine never reads, skipped while the offline runner evaluates (the real `pulumi up` never
+    comes here): the SDK's per-resource stack trace (pulumi/runtime/resource.py _get_stack_trace, a
+    traceback.extract_stack() per registration), and the cyclic garbage collector's passes over the many
+    short-lived futures of one evaluation (left to the collector's next pass)."""
+    from pulumi.runtime import resource as sdk_resource
+    from pulumi.runtime.proto import source_pb2
+
+    original = sdk_resource._get_stack_trace
+    sdk_resource._get_stack_trace = source_pb2.StackTrace
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = original
+        if was_enabled:
+            gc.enable()
 
 
 @contextmanager
@@ -247,7 +285,7 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _isolated_environment(cwd):
+        with _isolated_environment(cwd), _offline_shortcuts():
             settings.reset_options()
             monitor = _RecordingMonitor(_EchoMocks(live_objects), evaluation)
             pulumi.runtime.set_mocks(

@@ -21,6 +21,7 @@ from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.checks import acme_solver_problems
 from .certmanager.specs import (
+    DEFAULT_KEY_NOTE,
     LETSENCRYPT,
     AcmeIssuerSpec,
     AcmeSolver,
@@ -137,7 +138,9 @@ class DnspodWildcardArgs(ComponentArgs):
     include_apex: bool = Field(True, description="Cover the domain itself as well as '*.<domain>'.")
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always"),
-        description="Key of the wildcard certificate: what Let's Encrypt accepts (RSA 2048-4096, ECDSA 256/384).",
+        description="Key of the wildcard certificate: what Let's Encrypt accepts (RSA 2048-4096, ECDSA 256/384)."
+        + " "
+        + DEFAULT_KEY_NOTE,
     )
     replication: SecretReplication = Field(default_factory=SecretReplication)
     ingresses: list[IngressRoute] = Field(default_factory=list)

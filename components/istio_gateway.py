@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 
 from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
-from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
+from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .hosts import covered
@@ -108,7 +108,8 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
     )
     certificate_name: K8sName | None = Field(None, description="Certificate/Secret name (default <name>-tls).")
     private_key: PrivateKeySpec = Field(
-        default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always")
+        default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always"),
+        description="Leaf key, a new one on every renewal. " + DEFAULT_KEY_NOTE,
     )
     workload_namespace: DnsLabel = Field("istio-system", description="Namespace of the gateway workload.")
     gateway_namespace: DnsLabel | None = Field(

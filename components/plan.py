@@ -50,10 +50,11 @@ class ClaimLedger:
 
     @staticmethod
     def collisions(claims: list[ObjectClaim], existing: dict | None = None) -> list[str]:
-        seen = dict(existing or {})
+        existing = existing or {}
+        seen: dict = {}
         problems = []
         for claim in claims:
-            first = seen.get(claim.key)
+            first = seen.get(claim.key) or existing.get(claim.key)
             if first is not None and (claim.note or first.note):
                 problems.append(f"{claim.note or first.note} ({first.owner}; {claim.owner})")
             elif first is not None:

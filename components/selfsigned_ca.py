@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.specs import (
+    DEFAULT_KEY_NOTE,
     CAIssuerSpec,
     CertificateSpec,
     IssuerRef,
@@ -77,7 +78,9 @@ class SelfSignedCAChainArgs(ComponentArgs):
     )
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Never"),
-        description="CA key. rotationPolicy Never keeps the key on renewal, so issued leaves stay valid.",
+        description="CA key. rotationPolicy Never keeps the key on renewal, so issued leaves stay valid."
+        + " "
+        + DEFAULT_KEY_NOTE,
     )
     self_signed_issuer_name: K8sName | None = Field(None, description="Name of the selfSigned (Cluster)Issuer.")
     ca_certificate_name: K8sName | None = Field(None, description="Name of the CA Certificate.")

@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 
 from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
-from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
+from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
 from .kubesphere_config import point_at_https
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, Spec, version_tuple
@@ -102,7 +102,8 @@ class WhizardTLSArgs(ComponentArgs):
     certificate_name: K8sName = Field("whizard-tls", description="The serving leaf Certificate (and its Secret).")
     duration: str = Field("2160h", description="Leaf lifetime.")
     private_key: PrivateKeySpec = Field(
-        default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always")
+        default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always"),
+        description="Leaf key, a new one on every renewal. " + DEFAULT_KEY_NOTE,
     )
     client_ca: bool = Field(
         False,

@@ -1,0 +1,53 @@
+"""The benchmark scripts run (on tiny sizes), so that they do not rot. They measure nothing here: speed is
+judged by their full runs, whose results are in docs/benchmarks/."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_the_fleet_benchmark_runs_and_compares(tmp_path):
+    out = tmp_path / "fleet.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "fleet.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    sizes = [row["objects"] for row in report["rows"]]
+    assert len(sizes) == 2 and 0 < sizes[0] < sizes[1]
+    assert all(row["package"] > 0 and row["floor"] > 0 and row["raw-pulumi"] > 0 for row in report["rows"])
+    assert "| objects |" in result.stdout
+
+
+def test_the_tls_cost_benchmark_runs_every_key_type(tmp_path):
+    out = tmp_path / "tls.json"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "tls_cost.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    keys = {row["key"] for row in report["rows"]}
+    assert keys == {"RSA 2048", "RSA 4096", "ECDSA P-256", "ECDSA P-384", "Ed25519"}
+    assert all(row["resumed_share"] == 1.0 for row in report["rows"] if row["resumed"])
+    assert report["bulk_ecdsa_p256_tls13"]["tls"]["mib_per_second"] > 0
+
+
+def test_the_offline_evaluation_benchmark_runs():
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "offline_evaluation.py"), "--runs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "prod" in result.stdout
