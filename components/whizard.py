@@ -417,5 +417,7 @@ class WhizardTLS(TLSComponent):
                 "endpoints": self.endpoints,
                 "kubesphere_config_changes": self.kubesphere_config_changes,
                 "insecure": self.insecure,
+                # for the preflight rules: which layout the patches must use
+                "whizard_version": pulumi.Output.from_input(args.whizard_version),
             }
         )

@@ -105,8 +105,28 @@ def release(chart, values, ns="cert-manager"):
 
 REFLECT = "reflector.v1.k8s.emberstack.com/"
 
+
+def whizard(kind, spec, ns="kubesphere-monitoring-system"):
+    return {
+        "apiVersion": "monitoring.whizard.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "whizard", "namespace": ns},
+        "spec": spec,
+    }
+
+
+WTLS = {"certSecret": {"name": "whizard-tls", "key": "tls.crt"}, "keySecret": {"name": "whizard-tls", "key": "tls.key"}}
+
 # rule id -> (failing documents, passing documents)
 FIXTURES = {
+    "G4": (
+        [*PKI, cert("whizard-tls", ns="other"), whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}})],
+        [
+            *PKI,
+            cert("whizard-tls", ns="kubesphere-monitoring-system"),
+            whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}}),
+        ],
+    ),
     "B1": (
         [
             *PKI,
@@ -387,8 +407,20 @@ def test_ordering_rules_see_the_dependency_graph():
     assert run_rules(view, rules=[r for r in RULES if r.id in ("A3", "A5")]) == []
 
 
+def test_whizard_tls_must_sit_at_the_versions_path():
+    rule = [r for r in RULES if r.id == "G1"]
+    for version, good, bad in (
+        ("v0.10.3", {"webConfig": {"httpServerTLSConfig": WTLS}}, {"httpServerTLSConfig": WTLS}),
+        ("v0.9.0", {"httpServerTLSConfig": WTLS}, {"webConfig": {"httpServerTLSConfig": WTLS}}),
+    ):
+        for spec, found in ((good, []), (bad, ["G1"])):
+            view = _view([whizard("QueryFrontend", spec)])
+            view.outputs = {"whizard": {"whizard_version": version}}
+            assert [f.rule for f in run_rules(view, rules=rule)] == found, (version, spec)
+
+
 def test_every_rule_has_fixtures():
-    tested = set(FIXTURES) | {"A3", "A5", "V1"}
+    tested = set(FIXTURES) | {"A3", "A5", "V1", "G1"}
     assert {r.id for r in RULES} <= tested
 
 

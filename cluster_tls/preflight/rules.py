@@ -612,3 +612,59 @@ def tls_verification_on(view: StackView) -> Findings:
     for resource, inputs in sorted(view.plain_inputs.items()):
         if _skips_verification(inputs):
             yield f"resource {resource}", "sets insecureSkipVerify: true: verify against the CA instead"
+
+
+# --- G. Whizard -----------------------------------------------------------------------------------------------
+
+WHIZARD = "monitoring.whizard.io"
+
+
+def _whizard_versions(view: StackView) -> set[str]:
+    return {o["whizard_version"] for o in view.outputs.values() if isinstance(o, dict) and o.get("whizard_version")}
+
+
+@rule("G1", "error", "Whizard TLS sits where the installed version reads it")
+def whizard_tls_path(view: StackView) -> Findings:
+    from ..components.model import version_tuple
+
+    versions = _whizard_versions(view)
+    if len(versions) != 1:
+        return
+    new_layout = version_tuple(next(iter(versions))) >= (0, 10, 0)
+    for obj in view.objects:
+        if obj.group != WHIZARD or obj.kind not in ("Query", "QueryFrontend", "Router"):
+            continue
+        at_top = "httpServerTLSConfig" in obj.spec
+        under_web = "httpServerTLSConfig" in (obj.spec.get("webConfig") or {})
+        if new_layout and at_top:
+            yield (
+                obj,
+                "Whizard >= v0.10 reads spec.webConfig.httpServerTLSConfig; spec.httpServerTLSConfig is pruned and TLS stays off: move it",
+            )
+        if not new_layout and under_web:
+            yield (
+                obj,
+                "Whizard < v0.10 reads spec.httpServerTLSConfig; spec.webConfig is pruned and TLS stays off: move it",
+            )
+
+
+@rule("G4", "error", "Whizard TLS Secrets are in the resource's namespace with the named keys")
+def whizard_tls_secrets(view: StackView) -> Findings:
+    expected = {"certSecret": "tls.crt", "keySecret": "tls.key", "clientCASecret": "ca.crt"}
+    for obj in view.objects:
+        if obj.group != WHIZARD:
+            continue
+        tls = (obj.spec.get("webConfig") or {}).get("httpServerTLSConfig") or obj.spec.get("httpServerTLSConfig") or {}
+        for field, key in expected.items():
+            ref = tls.get(field)
+            if not ref:
+                continue
+            if ref.get("key") != key:
+                yield obj, f"{field} reads key {ref.get('key')!r} of a cert-manager Secret, which holds {key!r}"
+            if not _secret_producers(view, obj.namespace, ref.get("name", "")) and any(
+                c.spec.get("secretName") == ref.get("name") for c in _certificates(view)
+            ):
+                yield (
+                    obj,
+                    f"{field} Secret {ref.get('name')!r} is written in another namespace: a SecretKeySelector reads {obj.namespace!r}",
+                )
