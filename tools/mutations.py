@@ -25,7 +25,7 @@ M = [
     (
         "cert-manager namespace not passed to CA chains",
         "stacks/config.py",
-        "return ClusterContext(cert_manager=self.cert_manager.install_args().ref(), production=self.production)",
+        "return ClusterContext(cert_manager=self.cert_manager_args().ref(), production=self.production)",
         "return ClusterContext(production=self.production)",
     ),
     (
@@ -103,26 +103,33 @@ M = [
         "        if False:\n            raise",
     ),
 ]
-only = sys.argv[1:]
-for name, path, old, new in M:
-    if only and name not in only:
-        continue
-    p = pathlib.Path(path)
-    text = p.read_text()
-    assert old in text, (name, old)
-    p.write_text(text.replace(old, new, 1))
-    try:
-        r = subprocess.run(
-            [".venv/bin/python", "-m", "pytest", "-x", "-q", "-p", "no:randomly", "tests/"],
-            capture_output=True,
-            text=True,
-        )
-        last = [line for line in r.stdout.splitlines() if line.startswith("FAILED")][:1]
-        print(
-            ("CAUGHT  " if r.returncode else "SURVIVED"),
-            name,
-            "|",
-            last[0][:150] if last else r.stdout.strip().splitlines()[-1][:150],
-        )
-    finally:
-        p.write_text(text)
+
+
+def main() -> None:
+    only = sys.argv[1:]
+    for name, path, old, new in M:
+        if only and name not in only:
+            continue
+        p = pathlib.Path(path)
+        text = p.read_text()
+        assert old in text, (name, old)
+        p.write_text(text.replace(old, new, 1))
+        try:
+            r = subprocess.run(
+                [".venv/bin/python", "-m", "pytest", "-x", "-q", "-p", "no:randomly", "tests/"],
+                capture_output=True,
+                text=True,
+            )
+            last = [line for line in r.stdout.splitlines() if line.startswith("FAILED")][:1]
+            print(
+                ("CAUGHT  " if r.returncode else "SURVIVED"),
+                name,
+                "|",
+                last[0][:150] if last else r.stdout.strip().splitlines()[-1][:150],
+            )
+        finally:
+            p.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
