@@ -41,6 +41,7 @@ bench-setup: setup
 bench: bench-setup
 	$(BIN)/python benchmarks/fleet.py --json docs/benchmarks/fleet.json
 	$(BIN)/python benchmarks/tls_cost.py --json docs/benchmarks/tls_cost.json
+	$(BIN)/python benchmarks/preview_process.py --json docs/benchmarks/preview_process.json
 	.venv-cdk8s/bin/python benchmarks/plot.py docs/benchmarks
 
 clean:

@@ -9,15 +9,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_the_fleet_benchmark_runs_and_compares(tmp_path):
-    out = tmp_path / "fleet.json"
+def _run_quick(script: str, out: Path) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "fleet.py"), "--quick", "--json", str(out)],
+        [sys.executable, str(REPO / "benchmarks" / script), "--quick", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_the_fleet_benchmark_runs_and_compares(tmp_path):
+    out = tmp_path / "fleet.json"
+    result = _run_quick("fleet.py", out)
     report = json.loads(out.read_text())
     sizes = [row["objects"] for row in report["rows"]]
     assert len(sizes) == 2 and 0 < sizes[0] < sizes[1]
@@ -27,13 +32,7 @@ def test_the_fleet_benchmark_runs_and_compares(tmp_path):
 
 def test_the_tls_cost_benchmark_runs_every_key_type(tmp_path):
     out = tmp_path / "tls.json"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "tls_cost.py"), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    _run_quick("tls_cost.py", out)
     report = json.loads(out.read_text())
     keys = {row["key"] for row in report["rows"]}
     assert keys == {"RSA 2048", "RSA 4096", "ECDSA P-256", "ECDSA P-384", "Ed25519"}
@@ -51,3 +50,12 @@ def test_the_offline_evaluation_benchmark_runs():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "prod" in result.stdout
+
+
+def test_the_preview_process_benchmark_runs_and_attributes_imports(tmp_path):
+    out = tmp_path / "preview.json"
+    _run_quick("preview_process.py", out)
+    report = json.loads(out.read_text())
+    seconds = report["seconds"]
+    assert 0 < seconds["interpreter"] < seconds["import cli"] < seconds["preview"]
+    assert {"cluster_tls", "pulumi", "pydantic"} <= {module for module, _ms in report["import_self_ms"]}

@@ -1,0 +1,99 @@
+"""The prod stack's `cluster-tls preview` as a whole process, and where its import time goes.
+
+    .venv/bin/python benchmarks/preview_process.py [--runs 7] [--stack prod] [--json out.json] [--quick]
+
+Each run is a new interpreter running the installed CLI's entry point (`cluster_tls.cli:main`), so the figure
+includes interpreter start-up and every import, as a user pays it. Also measured, each as its own process: a bare
+interpreter, and importing the CLI without running it. Then one `python -X importtime` of the CLI, with the
+self-time of every module summed by its top-level distribution (pulumi, pulumi_kubernetes, pydantic, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RUN_CLI = "import sys; from cluster_tls.cli import main; sys.exit(main())"
+
+
+def _wall(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def _median_seconds(argv: list[str], runs: int) -> float:
+    return statistics.median(_wall(argv) for _ in range(runs))
+
+
+def import_breakdown() -> dict[str, float]:
+    """Milliseconds of import self-time per top-level module, from `-X importtime` (stderr lines
+    `import time: self [us] | cumulative | name`)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import cluster_tls.cli"],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    totals: collections.Counter[str] = collections.Counter()
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        totals[name.split(".")[0]] += int(self_us) / 1000
+    return dict(totals.most_common())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--stack", default="prod")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--quick", action="store_true", help="one run each: checks the script works")
+    args = parser.parse_args()
+    runs = 1 if args.quick else args.runs
+
+    python = [sys.executable, "-c"]
+    timings = {
+        "interpreter": _median_seconds([*python, "pass"], runs),
+        "import cli": _median_seconds([*python, "import cluster_tls.cli"], runs),
+        "preview": _median_seconds([*python, RUN_CLI, "preview", "--stack", args.stack], runs),
+    }
+    timings["evaluation"] = timings["preview"] - timings["import cli"]
+    imports = import_breakdown()
+
+    print(f"`cluster-tls preview --stack {args.stack}`, whole process, median of {runs}:")
+    print("| part | seconds |\n|---|---|")
+    for part, seconds in timings.items():
+        print(f"| {part} | {seconds:.3f} |")
+    print("\nimport self-time by top-level module (ms), one `-X importtime` run:")
+    print("| module | ms |\n|---|---|")
+    for module, ms in list(imports.items())[:12]:
+        print(f"| {module} | {ms:.0f} |")
+    print(f"| (all, {len(imports)} top-level modules) | {sum(imports.values()):.0f} |")
+
+    if args.json:
+        report = {
+            "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+            "date": datetime.date.today().isoformat(),
+            "stack": args.stack,
+            "runs": runs,
+            "seconds": {part: round(seconds, 4) for part, seconds in timings.items()},
+            "import_self_ms": [[module, round(ms, 1)] for module, ms in imports.items()],
+        }
+        args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
