@@ -40,7 +40,7 @@ from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec,
 from .names import child_name, k8s_name
 from .plan import ObjectClaim, certificate_claims
 from .replication import KUBED_DEPRECATION, SecretReplication
-from .routes import GatewaySpec, IngressRoute
+from .routes import GatewaySpec, IngressRoute, register_gateway_api
 
 # Let's Encrypt accepts RSA 2048-4096 and ECDSA P-256/P-384 only ("ECDSA curve P-521 not allowed", field notes §2.6).
 _LE_KEYS = {"RSA": (2048, 3072, 4096), "ECDSA": (256, 384)}
@@ -348,11 +348,7 @@ class DnspodWildcardArgs(ComponentArgs):
             ]
         claims += [ObjectClaim("Ingress", i.namespace, i.name, f"{owner} (Ingress)") for i in self.ingresses]
         if self.gateway is not None:
-            claims.append(ObjectClaim("Gateway", self.gateway.namespace, self.gateway.name, f"{owner} (Gateway)"))
-            claims += [
-                ObjectClaim("HTTPRoute", self.gateway.namespace, r["metadata"]["name"], f"{owner} (HTTPRoute)")
-                for r in self.gateway.route_manifests()
-            ]
+            claims += self.gateway.claims(f"{owner} (Gateway API)")
         return claims
 
     def provides(self, name: str, context: ClusterContext) -> Provided:
@@ -381,7 +377,7 @@ class DnspodWildcard(TLSComponent):
       `<name>-issuer`         ACME (Cluster)Issuer with the DNSPod DNS-01 solver (and HTTP-01 for single hosts)
       `<name>-certificate`    the wildcard Certificate (`-certificate-<ns>` each, with perNamespace)
       `<name>-label-<ns>`     kubed only: the sync label on each target namespace (server-side apply patch)
-      `<name>-ingress-<name>` / `<name>-gateway` / `<name>-route-<name>`: the consumers
+      `<name>-ingress-<name>` / `<name>-gateway` / `<name>-route-<name>` / `<name>-grant-<ns>`: the consumers
     Outputs: `issuer` ({name, kind, group}), `secret_name`, `namespaces` (where the Secret is usable),
     `dns_names`, `acme_server`.
     """
@@ -500,24 +496,7 @@ class DnspodWildcard(TLSComponent):
                 opts=self.child_opts(*consumers_after),
             )
         if args.gateway is not None:
-            gateway_body = args.gateway.gateway_manifest(names["secret"])
-            gateway = k8s.apiextensions.CustomResource(
-                child_name(name, "gateway"),
-                api_version=gateway_body["apiVersion"],
-                kind="Gateway",
-                metadata=gateway_body["metadata"],
-                spec=gateway_body["spec"],
-                opts=self.child_opts(*consumers_after),
-            )
-            for route in args.gateway.route_manifests():
-                k8s.apiextensions.CustomResource(
-                    self.child_name("route", route["metadata"]["name"]),
-                    api_version=route["apiVersion"],
-                    kind="HTTPRoute",
-                    metadata=route["metadata"],
-                    spec=route["spec"],
-                    opts=self.child_opts(gateway),
-                )
+            register_gateway_api(self, args.gateway, names["secret"], *consumers_after)
 
         self.issuer_ref = args.issuer_ref()
         ref = self.issuer_ref.manifest()

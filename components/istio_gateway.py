@@ -26,7 +26,7 @@ from .hosts import covered
 from .links import LinkError
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, version_tuple
 from .plan import ObjectClaim, certificate_claims
-from .routes import Backend, GatewaySpec, HttpRoute
+from .routes import Backend, GatewaySpec, HttpRoute, register_gateway_api
 
 LEGACY_SECRET = "istio-ingressgateway-certs"
 LEGACY_PATH = "/etc/istio/ingressgateway-certs"
@@ -286,13 +286,7 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
             cacert = f"{self.secret_name}-cacert"
             claims += certificate_claims(ns, cacert, cacert, f"{owner} (client CA)")
         if self.mode == "gatewayApi":
-            spec = self.gateway_api_spec()
-            claims.append(ObjectClaim("Gateway.gateway.networking.k8s.io", ns, self.name, owner))
-            claims += [ObjectClaim("HTTPRoute", ns, r["metadata"]["name"], owner) for r in spec.route_manifests()]
-            claims += [
-                ObjectClaim("ReferenceGrant", g["metadata"]["namespace"], g["metadata"]["name"], owner)
-                for g in spec.reference_grants()
-            ]
+            claims += self.gateway_api_spec().claims(owner)
         else:
             claims.append(ObjectClaim("Gateway.networking.istio.io", self.object_namespace, self.name, owner))
             claims.append(ObjectClaim("VirtualService", self.object_namespace, self.name, owner))
@@ -406,34 +400,7 @@ class IstioHTTPSGateway(TLSComponent):
         after = [*secret_after, *([release] if release else [])]
 
         if args.mode == "gatewayApi":
-            spec = args.gateway_api_spec()
-            body = spec.gateway_manifest(args.secret_name)
-            gateway = k8s.apiextensions.CustomResource(
-                self.child_name("gateway"),
-                api_version=body["apiVersion"],
-                kind="Gateway",
-                metadata=body["metadata"],
-                spec=body["spec"],
-                opts=self.child_opts(*after),
-            )
-            for grant in spec.reference_grants():
-                k8s.apiextensions.CustomResource(
-                    self.child_name("grant", grant["metadata"]["namespace"]),
-                    api_version=grant["apiVersion"],
-                    kind="ReferenceGrant",
-                    metadata=grant["metadata"],
-                    spec=grant["spec"],
-                    opts=self.child_opts(),
-                )
-            for route in spec.route_manifests():
-                k8s.apiextensions.CustomResource(
-                    self.child_name("route", route["metadata"]["name"]),
-                    api_version=route["apiVersion"],
-                    kind="HTTPRoute",
-                    metadata=route["metadata"],
-                    spec=route["spec"],
-                    opts=self.child_opts(gateway),
-                )
+            gateway = register_gateway_api(self, args.gateway_api_spec(), args.secret_name, *after)
         else:
             gateway = k8s.apiextensions.CustomResource(
                 self.child_name("gateway"),

@@ -8,12 +8,18 @@ serves that class, and the same routes are offered as Gateway API objects (../sh
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import pulumi
+import pulumi_kubernetes as k8s
 from pydantic import Field, StringConstraints, model_validator
 
 from .model import Annotations, DnsLabel, DnsName, K8sName, Spec, StrictInt
 from .names import k8s_name
+from .plan import ObjectClaim
+
+if TYPE_CHECKING:
+    from .base import TLSComponent
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
@@ -162,6 +168,17 @@ class GatewaySpec(Spec):
             for namespace in namespaces
         ]
 
+    def claims(self, owner: str) -> list[ObjectClaim]:
+        """The Gateway, HTTPRoutes and ReferenceGrants `register_gateway_api` creates, for the claims ledger."""
+        return [
+            ObjectClaim("Gateway.gateway.networking.k8s.io", self.namespace, self.name, owner),
+            *(ObjectClaim("HTTPRoute", self.namespace, r["metadata"]["name"], owner) for r in self.route_manifests()),
+            *(
+                ObjectClaim("ReferenceGrant", g["metadata"]["namespace"], g["metadata"]["name"], owner)
+                for g in self.reference_grants()
+            ),
+        ]
+
     def route_manifests(self) -> list[dict[str, Any]]:
         routes = [
             {
@@ -210,3 +227,31 @@ class GatewaySpec(Spec):
                 }
             )
         return routes
+
+
+def _register(
+    resource_name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest["spec"],
+        opts=opts,
+    )
+
+
+def register_gateway_api(
+    component: TLSComponent, spec: GatewaySpec, secret_name: str, *after: pulumi.Resource | None
+) -> k8s.apiextensions.CustomResource:
+    """Register `spec`'s Gateway (after `after`), its ReferenceGrants and its HTTPRoutes (after the Gateway) as
+    children of `component`: `<component>-gateway`, `-grant-<namespace>`, `-route-<name>`."""
+    gateway = _register(
+        component.child_name("gateway"), spec.gateway_manifest(secret_name), component.child_opts(*after)
+    )
+    for grant in spec.reference_grants():
+        _register(component.child_name("grant", grant["metadata"]["namespace"]), grant, component.child_opts())
+    for route in spec.route_manifests():
+        _register(component.child_name("route", route["metadata"]["name"]), route, component.child_opts(gateway))
+    return gateway

@@ -399,3 +399,43 @@ def test_a_client_trusting_the_root_reaches_wildcard_hosts_and_the_apex_only(run
         with OneShotServer(server_context(served["tls.crt"], served["tls.key"], client_ca=None)) as server:
             with pytest.raises(ssl.SSLCertVerificationError, match="Hostname mismatch"):
                 tls_request(server.port, client_context(trust), host)
+
+
+def test_a_route_to_another_namespace_gets_its_reference_grant(run, schemas):
+    route = {
+        "name": "shop",
+        "host": "shop.example.com",
+        "backend": {"service": "shop", "port": 80, "namespace": "shop"},
+    }
+    args = {**BASE, "ingresses": [], "gateway": {"name": "web", "namespace": "apps", "routes": [route]}}
+    evaluation = run(build(args))
+    grant = evaluation.named("dnspod-grant-shop").inputs
+    assert grant["metadata"] == {"name": "apps-httproutes", "namespace": "shop"}
+    assert grant["spec"]["from"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "apps"}]
+    assert schemas.object_errors(yaml.safe_load(yaml.safe_dump(grant))) == []
+
+
+def test_a_gateway_also_declared_by_an_istio_gateway_component_is_a_collision(run):
+    from cluster_tls.components.istio_gateway import IstioHTTPSGateway
+
+    route = {"name": "shop", "host": "shop.example.com", "backend": {"service": "shop", "port": 80}}
+    args = {**BASE, "ingresses": [], "gateway": {"name": "web", "namespace": "apps", "routes": [route]}}
+
+    def program():
+        DnspodWildcard("dnspod", args, context=PROTECTED)
+        IstioHTTPSGateway(
+            "gw",
+            {
+                "name": "web",
+                "mode": "gatewayApi",
+                "workloadNamespace": "apps",
+                "hosts": ["shop.example.com"],
+                "backend": {"service": "shop", "port": 80},
+                "issuer": {"name": "le", "kind": "ClusterIssuer", "type": "acme"},
+            },
+            context=PROTECTED,
+        )
+
+    with pytest.raises(PlanError, match=r"Gateway\.gateway\.networking\.k8s\.io apps/web") as raised:
+        run(program)
+    assert "DnspodWildcard" in str(raised.value) and "IstioHTTPSGateway" in str(raised.value)
