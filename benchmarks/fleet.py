@@ -14,13 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from report import header, write
 
 HERE = Path(__file__).resolve().parent
 # cdk8s (PyPI, runs on Node through jsii) lives in its own environment: `make bench-setup` creates it.
@@ -162,15 +163,9 @@ def main() -> None:
                 row[f"{kind}_peak_mib"] = statistics.median(s["peak_mib"] for s in samples[kind])
             rows.append(row)
             print(json.dumps(row), flush=True)
-    report = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-        "rounds": rounds,
-        "rows": rows,
-    }
+    report = {**header(), "rounds": rounds, "rows": rows}
     print(table(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    write(args.json, report)
 
 
 def table(report: dict) -> str:

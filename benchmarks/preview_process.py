@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
-import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from report import header, write
 
 REPO = Path(__file__).resolve().parent.parent
 RUN_CLI = "import sys; from cluster_tls.cli import main; sys.exit(main())"
@@ -83,16 +81,16 @@ def main() -> None:
         print(f"| {module} | {ms:.0f} |")
     print(f"| (all, {len(imports)} top-level modules) | {sum(imports.values()):.0f} |")
 
-    if args.json:
-        report = {
-            "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-            "date": datetime.date.today().isoformat(),
+    write(
+        args.json,
+        {
+            **header(),
             "stack": args.stack,
             "runs": runs,
             "seconds": {part: round(seconds, 4) for part, seconds in timings.items()},
             "import_self_ms": [[module, round(ms, 1)] for module, ms in imports.items()],
-        }
-        args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        },
+    )
 
 
 if __name__ == "__main__":

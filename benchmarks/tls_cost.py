@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import socket
 import ssl
 import statistics
@@ -28,6 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from report import header, write
 
 KEYS = {
     "RSA 2048": lambda: rsa.generate_private_key(65537, 2048),
@@ -230,15 +229,9 @@ def main() -> None:
         default = Path(scratch) / "default"
         default.mkdir()
         throughput = bulk(pki("ECDSA P-256", default), rounds)
-    report = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, {ssl.OPENSSL_VERSION}",
-        "rows": rows,
-        "bulk_ecdsa_p256_tls13": throughput,
-    }
+    report = {**header(ssl.OPENSSL_VERSION), "rows": rows, "bulk_ecdsa_p256_tls13": throughput}
     print(table(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    write(args.json, report)
 
 
 def table(report: dict) -> str:
