@@ -358,7 +358,7 @@ class HubbleTLSArgs(ComponentArgs):
             chain = self.ca_chain_args()
             chain_name = child_name(name, "ca")
             claims += chain.claims(chain_name, context)
-            issuer = IssuerRef(name=chain.names(chain_name)["ca_issuer"], kind=chain.issuer_kind, type="ca")
+            issuer = chain.ca_issuer_ref(chain_name)
         for cert in chart_certificates(self, issuer):
             meta = cert["metadata"]
             claims += certificate_claims(

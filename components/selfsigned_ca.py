@@ -133,11 +133,13 @@ class SelfSignedCAChainArgs(ComponentArgs):
             ),
         }
 
-    def provides(self, name: str, context: ClusterContext) -> Provided:
+    def ca_issuer_ref(self, name: str) -> IssuerRef:
+        """The `ca` issuer the chain `name` creates, for the certificates it signs."""
         namespace = self.namespace if self.issuer_kind == "Issuer" else None
-        return Provided(
-            issuer=IssuerRef(name=self.names(name)["ca_issuer"], kind=self.issuer_kind, type="ca", namespace=namespace)
-        )
+        return IssuerRef(name=self.names(name)["ca_issuer"], kind=self.issuer_kind, type="ca", namespace=namespace)
+
+    def provides(self, name: str, context: ClusterContext) -> Provided:
+        return Provided(issuer=self.ca_issuer_ref(name))
 
     def claims(self, name: str, context: ClusterContext) -> list[ObjectClaim]:
         names, kind = self.names(name), self.issuer_kind
@@ -192,7 +194,7 @@ class SelfSignedCAChain(TLSComponent):
         secret_name, ca_issuer_name = names["secret"], names["ca_issuer"]
         secret_namespace = args.secret_namespace(self.context)
 
-        self.issuer_ref = IssuerRef(name=ca_issuer_name, kind=kind, type="ca", namespace=issuer_namespace)
+        self.issuer_ref = args.ca_issuer_ref(name)
         self.ca_bundle = CABundleRef(secret_name=secret_name, namespace=secret_namespace)
         ca_spec = CertificateSpec(
             secret_name=secret_name,

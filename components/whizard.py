@@ -173,14 +173,7 @@ class WhizardTLSArgs(ComponentArgs):
     def issuer_ref(self, name: str) -> IssuerRef:
         if self.issuer is not None:
             return self.issuer
-        chain = self.chain_args()
-        names = chain.names(f"{name}-ca")
-        return IssuerRef(
-            name=names["ca_issuer"],
-            kind=chain.issuer_kind,
-            type="ca",
-            namespace=chain.namespace if chain.issuer_kind == "Issuer" else None,
-        )
+        return self.chain_args().ca_issuer_ref(f"{name}-ca")
 
     def problems(self, context: ClusterContext) -> list[str]:
         problems = []
