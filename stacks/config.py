@@ -64,9 +64,6 @@ class CertManagerSettings(CertManagerInstallArgs):
         True, description="Install cert-manager with Helm; false uses an existing install in `namespace`."
     )
 
-    def install_args(self) -> CertManagerInstallArgs:
-        return CertManagerInstallArgs.model_validate(self.model_dump(exclude={"install"}))
-
 
 class NamespaceSettings(Spec):
     """Namespaces the stack writes into: each is created by the stack or declared to exist already."""
