@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/preview_process.py [--runs 7] [--stack prod] [--json out.json] [--quick]
 
-Each run is a new interpreter running the installed CLI's entry point (`cluster_tls.cli:main`), so the figure
+Each run is a new interpreter running the installed CLI's entry point (`cluster_tls.cli:entry_point`), so the figure
 includes interpreter start-up and every import, as a user pays it. Also measured, each as its own process: a bare
 interpreter, and importing the CLI without running it. Then one `python -X importtime` of the CLI, with the
 self-time of every module summed by its top-level distribution (pulumi, pulumi_kubernetes, pydantic, ...).
@@ -21,7 +21,7 @@ from pathlib import Path
 from report import header, write
 
 REPO = Path(__file__).resolve().parent.parent
-RUN_CLI = "import sys; from cluster_tls.cli import main; sys.exit(main())"
+RUN_CLI = "import sys; from cluster_tls.cli import entry_point; sys.exit(entry_point())"
 
 
 def _wall(argv: list[str]) -> float:

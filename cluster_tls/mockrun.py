@@ -8,12 +8,11 @@ mock engine cannot show (options such as `parent`) is read from the RegisterReso
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import runpy
 import sys
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
+from . import direct_registration, offline_shortcuts
 from .stackfile import OFFLINE
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -64,6 +64,17 @@ def _unwrap(value: Any) -> Any:
         return [_unwrap(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
+    return value
+
+
+def _rewrap(value: Any) -> Any:
+    """The inverse of `_unwrap`: `Secret` markers back into the SDK's secret wrappers."""
+    if isinstance(value, Secret):
+        return {rpc._special_sig_key: rpc._special_secret_sig, "value": _rewrap(value.reveal())}
+    if isinstance(value, dict):
+        return {k: _rewrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rewrap(v) for v in value]
     return value
 
 
@@ -168,40 +179,89 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def _remember_loop(self) -> None:
         self.thread_loops.add(pulumi_mocks._ensure_event_loop())
 
+    def echoes(self, type_: str) -> bool:
+        """Whether the mock engine answers a registration of `type_` with its inputs as state."""
+        return type_ != STACK_TYPE and type_ not in _EchoMocks.CHANGES_STATE
+
+    def record(
+        self,
+        *,
+        urn: str,
+        type_: str,
+        name: str,
+        parent: str,
+        custom: bool,
+        serialized_inputs: Any,
+        dependencies: tuple[str, ...],
+        property_dependencies: dict[str, tuple[str, ...]],
+        provider: str,
+        state: dict[str, Any] | None = None,
+        resource_id: str | None = None,
+    ) -> None:
+        inputs = rpc.deserialize_properties(serialized_inputs)
+        if state is not None:
+            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        self.evaluation.registrations.append(
+            Registration(
+                urn=urn,
+                type=type_,
+                name=name,
+                parent=parent,
+                custom=custom,
+                inputs=_unwrap(inputs),
+                dependencies=dependencies,
+                property_dependencies=property_dependencies,
+                provider=provider,
+            )
+        )
+
+    def Invoke(self, request):
+        # A resource reference to an echoed object is answered from its registration (state = inputs), which the
+        # direct path does not copy into `self.resources` (MockMonitor.Invoke, pulumi/runtime/mocks.py).
+        if request.tok == "pulumi:pulumi:getResource":
+            urn = rpc.deserialize_properties(request.args)["urn"]
+            if urn not in self.resources:
+                registration = self.evaluation.by_urn().get(urn)
+                if registration is not None:
+                    self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+                        urn, f"{registration.name}-id", _rewrap(registration.inputs)
+                    )
+        return super().Invoke(request)
+
+    def record_outputs(self, urn: str, serialized_outputs: Any) -> None:
+        self.evaluation.outputs[urn] = _unwrap(rpc.deserialize_properties(serialized_outputs))
+
     def RegisterResource(self, request):
-        if request.type == STACK_TYPE or request.importId or request.type in _EchoMocks.CHANGES_STATE:
-            response = super().RegisterResource(request)
-            self._remember_loop()
-            inputs = None if request.type == STACK_TYPE else rpc.deserialize_properties(request.object)
-        else:
+        # Registrations the direct path (direct_registration.py) leaves to the SDK come here.
+        self._remember_loop()
+        if request.type == STACK_TYPE:
+            return super().RegisterResource(request)
+        if self.echoes(request.type) and not request.importId:
             # The mock engine's answer is the inputs echoed back as state (_EchoMocks): the request's own
             # serialized object is that answer, so it is not deserialized and serialized again
             # (MockMonitor.RegisterResource in pulumi/runtime/mocks.py does both, per resource).
-            self._remember_loop()
             urn = self.make_urn(request.parent, request.type, request.name)
-            inputs = rpc.deserialize_properties(request.object)
-            resource_id = f"{request.name}-id"
-            self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, inputs)
-            response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=request.object)
-        if request.type != STACK_TYPE:
-            self.evaluation.registrations.append(
-                Registration(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=request.custom,
-                    inputs=_unwrap(inputs),
-                    dependencies=tuple(request.dependencies),
-                    property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
-                    provider=request.provider,
-                )
-            )
+            response = resource_pb2.RegisterResourceResponse(urn=urn, id=f"{request.name}-id", object=request.object)
+        else:
+            response = super().RegisterResource(request)
+        self.record(
+            urn=response.urn,
+            type_=request.type,
+            name=request.name,
+            parent=request.parent,
+            custom=request.custom,
+            serialized_inputs=request.object,
+            dependencies=tuple(request.dependencies),
+            property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
+            provider=request.provider,
+            state=self.resources[response.urn].state if response.urn in self.resources else None,
+            resource_id=response.id or f"{request.name}-id",
+        )
         return response
 
     def RegisterResourceOutputs(self, request):
         self._remember_loop()
-        self.evaluation.outputs[request.urn] = _unwrap(rpc.deserialize_properties(request.outputs))
+        self.record_outputs(request.urn, request.outputs)
         return super().RegisterResourceOutputs(request)
 
 
@@ -223,27 +283,6 @@ class _LogCollector:
 
     def error(self, msg, *args, **_):
         self._log("error", msg, *args)
-
-
-@contextmanager
-def _offline_shortcuts():
-    """Work the mock engine never reads, skipped while the offline runner evaluates (the real `pulumi up` never
-    comes here): the SDK's per-resource stack trace (pulumi/runtime/resource.py _get_stack_trace, a
-    traceback.extract_stack() per registration), and the cyclic garbage collector's passes over the many
-    short-lived futures of one evaluation (left to the collector's next pass)."""
-    from pulumi.runtime import resource as sdk_resource
-    from pulumi.runtime.proto import source_pb2
-
-    original = sdk_resource._get_stack_trace
-    sdk_resource._get_stack_trace = source_pb2.StackTrace
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        sdk_resource._get_stack_trace = original
-        if was_enabled:
-            gc.enable()
 
 
 @contextmanager
@@ -273,11 +312,14 @@ def run_program(
     cwd: Path | None = None,
     offline: bool = False,
     live_objects: dict[tuple[str, str], dict[str, Any]] | None = None,
+    direct: bool = True,
+    leave_garbage: bool = False,
 ) -> Evaluation:
     """Run `program` on a fresh mock runtime and return what it registered.
 
     Exceptions raised by the program (or inside an `apply`) propagate to the caller; pass `evaluation`
-    to see what had been registered by then.
+    to see what had been registered by then. `direct=False` sends every registration through the SDK's own
+    RPC path to the mock engine (direct_registration.py says what `direct` changes: nothing a program sees).
     """
     evaluation = evaluation if evaluation is not None else Evaluation()
     offline_token = OFFLINE.set(offline)
@@ -285,7 +327,7 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _isolated_environment(cwd), _offline_shortcuts():
+        with _isolated_environment(cwd), offline_shortcuts.installed(leave_garbage=leave_garbage):
             settings.reset_options()
             monitor = _RecordingMonitor(_EchoMocks(live_objects), evaluation)
             pulumi.runtime.set_mocks(
@@ -300,7 +342,8 @@ def run_program(
                 {f"{k}" if ":" in k else f"{project}:{k}": v for k, v in (config or {}).items()},
                 secret_keys=secret_keys or [],
             )
-            pulumi_mocks.test(program)()
+            with direct_registration.installed(monitor) if direct else nullcontext():
+                pulumi_mocks.test(program)()
     finally:
         settings.reset_options()
         loop.run_until_complete(loop.shutdown_default_executor())
