@@ -14,8 +14,9 @@ from types import MappingProxyType
 from typing import Any
 
 from pulumi import _types
-from pulumi.runtime import known_types, rpc
+from pulumi.output import Unknown
 from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import source_pb2
 
 
@@ -24,11 +25,11 @@ def contains_unknowns(value: Any) -> bool:
 
     The SDK's version (pulumi/runtime/rpc.py contains_unknowns) defines a self-referencing `impl` on every
     call, a reference cycle only the cyclic collector frees: about fifty thousand per thousand objects, the
-    largest share of an evaluation's garbage. Same walk, same answer: an Unknown anywhere in nested dicts and
-    lists, each container visited once, dict items read through `__getitem__` as the SDK reads them.
+    largest share of an evaluation's garbage. Same walk, same answer: an Unknown (known_types.is_unknown: an
+    instance of pulumi.output.Unknown) anywhere in nested dicts and lists, each container visited once, dict
+    items read through `__getitem__` as the SDK reads them.
     """
-    is_unknown = known_types.is_unknown
-    if is_unknown(value):
+    if isinstance(value, Unknown):
         return True
     if not isinstance(value, (dict, list)):
         return False
@@ -36,15 +37,18 @@ def contains_unknowns(value: Any) -> bool:
     pending = [value]
     while pending:
         item = pending.pop()
-        if is_unknown(item):
+        if isinstance(item, Unknown):
             return True
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, dict):
-            pending.extend(item[key] for key in item)
-        elif isinstance(item, list):
-            pending.extend(item)
+        if isinstance(item, (dict, list)) and id(item) not in seen:
+            seen.add(id(item))
+            if type(item) is list:
+                pending.extend(item)
+            elif type(item) is dict:
+                pending.extend(item.values())
+            elif isinstance(item, dict):
+                pending.extend(item[key] for key in item)
+            else:
+                pending.extend(item)
     return False
 
 

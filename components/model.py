@@ -25,6 +25,7 @@ class Spec(BaseModel):
         validate_by_alias=True,
         serialize_by_alias=True,
         validate_default=True,
+        defer_build=True,
     )
 
     @classmethod
