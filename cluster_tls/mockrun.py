@@ -2,7 +2,8 @@
 
 This is the code path `pulumi up` runs, with the engine replaced by `pulumi.runtime.set_mocks`: the
 program, the components and their validation are real; only the provider calls are mocked. What the
-mock engine cannot show (options such as `parent`) is read from the RegisterResource requests.
+mock engine cannot show (options such as `parent`) is read from the RegisterResource requests, or, on the direct
+path (direct_registration.py), from the SDK's prepared registration.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -27,6 +29,7 @@ def test_the_fleet_benchmark_runs_and_compares(tmp_path):
     sizes = [row["objects"] for row in report["rows"]]
     assert len(sizes) == 2 and 0 < sizes[0] < sizes[1]
     assert all(row["package"] > 0 and row["floor"] > 0 and row["raw-pulumi"] > 0 for row in report["rows"])
+    assert report["scratch"]["ms_per_new_file"] > 0
     assert "| objects |" in result.stdout
 
 
@@ -59,3 +62,7 @@ def test_the_preview_process_benchmark_runs_and_attributes_imports(tmp_path):
     seconds = report["seconds"]
     assert 0 < seconds["interpreter"] < seconds["import cli"] < seconds["preview"]
     assert {"cluster_tls", "pulumi", "pydantic"} <= {module for module, _ms in report["import_self_ms"]}
+    # The floor: start-up plus the program's own libraries, which the preview loads as well.
+    assert 0 < seconds["library imports"] < seconds["preview"]
+    assert seconds["floor"] == pytest.approx(seconds["interpreter"] + seconds["library imports"], abs=1e-3)
+    assert report["library_modules"] > 50

@@ -102,6 +102,24 @@ M = [
         "        if self.private_key is not None:\n            raise",
         "        if False:\n            raise",
     ),
+    (
+        "direct path drops explicit dependencies",
+        "cluster_tls/direct_registration.py",
+        "dependencies=tuple(resolver.dependencies),",
+        "dependencies=(),",
+    ),
+    (
+        "direct path builds URNs without the parent",
+        "cluster_tls/direct_registration.py",
+        'urn = MockMonitor.make_urn(monitor, resolver.parent_urn or "", ty, name)',
+        'urn = MockMonitor.make_urn(monitor, "", ty, name)',
+    ),
+    (
+        "contains_unknowns misses unknowns inside lists",
+        "cluster_tls/offline_shortcuts.py",
+        "            if type(item) is list:\n                pending.extend(item)",
+        "            if type(item) is list:\n                pass",
+    ),
 ]
 
 
