@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from . import __version__
 from .diffing import format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
-from .mockrun import Evaluation, folder_program, run_program
+from .mockrun import Evaluation, folder_program, run_stack
 from .preflight import Finding, StackView, Waiver, run_rules
 from .preflight import rules as _rules  # noqa: F401 - registers the rules
 from .preflight.engine import RULES
@@ -32,7 +32,7 @@ from .preflight.engine import format_text as preflight_text
 from .preflight.view import from_evaluation
 from .preview import preview_table
 from .revision import RevisionError, render_revision
-from .stackfile import Project, StackFileError, load_stack_config, stack_entries
+from .stackfile import Project, StackFileError, stack_entries
 
 PROJECT_NAME = "cluster-tls"
 # Written into every folder `render` fills, so that a later render may replace it and nothing else.
@@ -94,18 +94,8 @@ _ONE_SHOT_PROCESS = False
 
 
 def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = None) -> Evaluation:
-    config, secret_keys = load_stack_config(project, stack)
     try:
-        return run_program(
-            program or _default_program(project),
-            project=project.name,
-            stack=stack,
-            config=config,
-            secret_keys=secret_keys,
-            cwd=project.root,
-            offline=True,
-            leave_garbage=_ONE_SHOT_PROCESS,
-        )
+        return run_stack(program or _default_program(project), project, stack, leave_garbage=_ONE_SHOT_PROCESS)
     except ValidationError as error:
         raise EvaluationError(f"stack {stack!r}: invalid component arguments:\n{error}") from None
     except (StackFileError, UsageError):

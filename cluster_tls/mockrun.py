@@ -24,7 +24,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
 from . import direct_registration, offline_shortcuts
-from .stackfile import OFFLINE
+from .stackfile import OFFLINE, Project, load_stack_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -355,6 +355,22 @@ def run_program(
                 thread_loop.close()
         OFFLINE.reset(offline_token)
     return evaluation
+
+
+def run_stack(program: Callable[[], Any], project: Project, stack: str, **options: Any) -> Evaluation:
+    """Run `program` offline as `pulumi up --stack <stack>` would: with the stack file's config and secrets, in the
+    project folder. `options` go to `run_program`."""
+    config, secret_keys = load_stack_config(project, stack)
+    return run_program(
+        program,
+        project=project.name,
+        stack=stack,
+        config=config,
+        secret_keys=secret_keys,
+        cwd=project.root,
+        offline=True,
+        **options,
+    )
 
 
 def folder_program(folder: Path) -> Callable[[], None]:

@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 from .manifests import component_outputs, dump_yaml, kubernetes_objects, render_files
-from .mockrun import Evaluation, folder_program, run_program
-from .stackfile import Project, load_stack_config
+from .mockrun import Evaluation, folder_program, run_program, run_stack
+from .stackfile import Project
 
 
 @dataclass
@@ -84,15 +84,4 @@ def evaluate_program(
 def evaluate_project(folder: str | Path, *, stack: str) -> ProgramResult:
     """Run the Pulumi project in `folder` (its Pulumi.yaml, main file and stack file) as `pulumi up` would run it."""
     project = Project.find(Path(folder), search_up=False)
-    config, secret_keys = load_stack_config(project, stack)
-    return ProgramResult(
-        run_program(
-            folder_program(project.root),
-            project=project.name,
-            stack=stack,
-            config=config,
-            secret_keys=secret_keys,
-            cwd=project.root,
-            offline=True,
-        )
-    )
+    return ProgramResult(run_stack(folder_program(project.root), project, stack))

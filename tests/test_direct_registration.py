@@ -17,9 +17,9 @@ from pulumi.runtime import rpc
 from cluster_tls import offline_shortcuts
 from cluster_tls.cli import _default_program
 from cluster_tls.manifests import render_files
-from cluster_tls.mockrun import Evaluation, Secret, run_program
+from cluster_tls.mockrun import Evaluation, Secret, run_program, run_stack
 from cluster_tls.preview import preview_table
-from cluster_tls.stackfile import Project, load_stack_config
+from cluster_tls.stackfile import Project
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = Path(__file__).parent / "seeds"
@@ -85,20 +85,18 @@ def test_stacks_evaluate_the_same_through_both_paths(where: str, name: str, tmp_
     else:
         project = _project_with(tmp_path, SEEDS / name)
         stack = name.removeprefix("Pulumi.").removesuffix(".yaml")
-    config, secret_keys = load_stack_config(project, stack)
-    kwargs = dict(project=project.name, stack=stack, config=config, secret_keys=secret_keys, cwd=project.root)
+    program = _default_program(project)
     try:
-        through_sdk, direct, evaluation = _both(_default_program(project), offline=True, **kwargs)
+        through_sdk = _comparable(run_stack(program, project, stack, direct=False))
     except Exception as error:  # a seed the package refuses: refused alike on both paths
         with pytest.raises(type(error)) as second:
-            run_program(_default_program(project), offline=True, direct=False, **kwargs)
+            run_stack(program, project, stack, direct=True)
         assert str(second.value) == str(error)
         return
-    assert direct == through_sdk
+    evaluation = run_stack(program, project, stack, direct=True)
+    assert _comparable(evaluation) == through_sdk
     assert len(evaluation.registrations) > 5
-    assert preview_table(evaluation, stack) == preview_table(
-        run_program(_default_program(project), offline=True, direct=False, **kwargs), stack
-    )
+    assert preview_table(evaluation, stack) == preview_table(run_stack(program, project, stack, direct=False), stack)
 
 
 def test_a_fleet_evaluates_the_same_through_both_paths():
