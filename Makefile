@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: setup preview render test lock clean bench-setup bench
+.PHONY: setup preview render test e2e e2e-build lock clean bench-setup bench
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "cluster-tls needs Python >= 3.11")'
@@ -25,6 +25,14 @@ render: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The real-engine tier: builds the Pulumi CLI, the Kubernetes provider, kube-apiserver, etcd and cert-manager from
+# Go modules (tools/e2e/build.sh, cached in ~/.cache/cluster-tls-e2e), then runs tests/e2e against them.
+e2e-build:
+	tools/e2e/build.sh
+
+e2e: setup
+	bin=$$(tools/e2e/build.sh) && CLUSTER_TLS_E2E=1 CLUSTER_TLS_E2E_BIN=$$bin $(BIN)/python -m pytest tests/e2e
 
 # Re-resolve the pinned versions (needs network to PyPI); commit the result.
 lock:

@@ -6,7 +6,7 @@ see the whole stack through a stack policy. This module has no import of pulumi_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import rules as _rules  # noqa: F401 - registers the rules
@@ -14,6 +14,42 @@ from .engine import RULES, Rule, run_rules
 from .view import Obj, Release, StackView
 
 NOT_INPUTS = {"kubernetes:core/v1:Secret", "kubernetes:core/v1:SecretPatch"}  # their data is secret by design
+UNKNOWN = "[unknown]"  # a value `pulumi preview` cannot know yet
+
+
+def _unknown_error() -> type[Exception]:
+    try:
+        from pulumi_policy.proxy import UnknownValueError
+    except ImportError:  # called with plain data (the tests, `cluster-tls check`)
+        return LookupError
+    return UnknownValueError
+
+
+def plain(value: Any, unknown: type[Exception] | None = None) -> Any:
+    """Plain dicts and lists of pulumi-policy's props.
+
+    The runtime hands read-only proxies, `_DictProxy(Mapping)` and `_ListProxy(Sequence)`, whose unknown values
+    raise UnknownValueError when read (pulumi_policy/proxy.py, 1.21.0); the rules test for dict and list, so
+    unconverted every spec would read as empty.
+    """
+    unknown = unknown or _unknown_error()
+    if isinstance(value, Mapping):
+        out = {}
+        for key in value:
+            try:
+                out[key] = plain(value[key], unknown)
+            except unknown:
+                out[key] = UNKNOWN
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        items = []
+        for index in range(len(value)):
+            try:
+                items.append(plain(value[index], unknown))
+            except unknown:
+                items.append(UNKNOWN)
+        return items
+    return value
 
 
 def _object(resource_type: str, props: dict[str, Any], urn: str, name: str) -> Obj | Release | None:
@@ -49,7 +85,8 @@ def view_from_policy_resources(resources: Iterable[Any], stack_tags: dict[str, s
     production = (stack_tags or {}).get("production")
     view = StackView(production=None if production is None else production == "true")
     for resource in resources:
-        item = _object(resource.resource_type, dict(resource.props), resource.urn, resource.name)
+        props = plain(resource.props)
+        item = _object(resource.resource_type, props, resource.urn, resource.name)
         if isinstance(item, Release):
             view.releases.append(item)
         elif isinstance(item, Obj):
@@ -59,7 +96,7 @@ def view_from_policy_resources(resources: Iterable[Any], stack_tags: dict[str, s
             depends.add(getattr(resource.parent, "urn", resource.parent))
         view.dependencies[resource.urn] = depends
         if resource.resource_type not in NOT_INPUTS:
-            view.plain_inputs[resource.name] = dict(resource.props)
+            view.plain_inputs[resource.name] = props
     return view
 
 
@@ -75,7 +112,7 @@ def stack_validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
 
 def resource_validator(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
     def validate(args: Any, report_violation: Callable[..., None]) -> None:
-        item = _object(args.resource_type, dict(args.props), args.urn, args.name)
+        item = _object(args.resource_type, plain(args.props), args.urn, args.name)
         if not isinstance(item, Obj):
             return
         for finding in run_rules(StackView(objects=[item]), rules=[rule]):

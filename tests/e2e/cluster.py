@@ -1,0 +1,273 @@
+"""A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager, cert-manager.
+
+Built from Go modules by tools/e2e/build.sh. No kubelet, scheduler or kube-proxy: Pods never run, so whatever
+waits for Pods (Helm waits and hooks, Deployment awaits) is switched off on purpose by the tests, and
+cert-manager's validating webhook cannot answer (its CRDs are installed, not its webhook). Every process is
+started in its own process group and stopped by its id; the state lives in one temporary folder, removed on stop.
+Flags follow controller-runtime's envtest (pkg/internal/testing/controlplane/apiserver.go, defaultArgs).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.kube import ApiError, Kube
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout)
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Cluster:
+    bin: Path
+    crds: list[Path]
+    state: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cluster-tls-e2e-")))
+    processes: list[Process] = field(default_factory=list)
+    token: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    # paths -------------------------------------------------------------------------------------------------
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state / "kubeconfig"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.state / "pki" / "apiserver.crt"
+
+    def versions(self) -> dict[str, str]:
+        out = {}
+        for name, args in (
+            ("etcd", ["--version"]),
+            ("kube-apiserver", ["--version"]),
+            ("kube-controller-manager", ["--version"]),
+        ):
+            text = subprocess.run([self.bin / name, *args], capture_output=True, text=True).stdout
+            out[name] = text.splitlines()[0].split()[-1] if text else "?"
+        return out
+
+    # lifecycle ---------------------------------------------------------------------------------------------
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Process:
+        log = self.state / f"{name}.log"
+        handle = open(log, "wb")  # noqa: SIM115 - the child owns it
+        popen = subprocess.Popen(
+            [str(a) for a in argv],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+            cwd=self.state,
+        )
+        handle.close()
+        process = Process(name, popen, log)
+        self.processes.append(process)
+        return process
+
+    def _wait(self, process: Process, what: str, ready, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} exited ({process.popen.returncode}):\n{process.tail()}")
+            if ready():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{process.name}: {what} not ready after {timeout:.0f} s:\n{process.tail()}")
+
+    def start(self) -> Cluster:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        (self.state / "pki").mkdir(parents=True)
+        etcd_client, etcd_peer = free_port(), free_port()
+        etcd = self._spawn(
+            "etcd",
+            [
+                self.bin / "etcd",
+                "--data-dir",
+                self.state / "etcd",
+                "--name",
+                "e2e",
+                "--listen-client-urls",
+                f"http://127.0.0.1:{etcd_client}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{etcd_client}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{etcd_peer}",
+                "--initial-cluster",
+                f"e2e=http://127.0.0.1:{etcd_peer}",
+                "--unsafe-no-fsync",
+                "--log-level",
+                "warn",
+            ],
+        )
+        self._wait(etcd, "client port", lambda: _port_open(etcd_client))
+
+        subprocess.run(["openssl", "genrsa", "-out", self.state / "sa.key", "2048"], check=True, capture_output=True)
+        subprocess.run(
+            ["openssl", "rsa", "-in", self.state / "sa.key", "-pubout", "-out", self.state / "sa.pub"],
+            check=True,
+            capture_output=True,
+        )
+        (self.state / "tokens.csv").write_text(f"{self.token},admin,admin,system:masters\n")
+        port = free_port()
+        self.server = f"https://127.0.0.1:{port}"
+        apiserver = self._spawn(
+            "kube-apiserver",
+            [
+                self.bin / "kube-apiserver",
+                f"--etcd-servers=http://127.0.0.1:{etcd_client}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--cert-dir={self.state / 'pki'}",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--allow-privileged=true",
+                "--authorization-mode=RBAC",
+                f"--token-auth-file={self.state / 'tokens.csv'}",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                f"--service-account-key-file={self.state / 'sa.pub'}",
+                f"--service-account-signing-key-file={self.state / 'sa.key'}",
+                "--endpoint-reconciler-type=none",
+                "--disable-admission-plugins=ServiceAccount",
+            ],
+        )
+        self._wait(apiserver, "serving CA", self.ca_file.is_file)
+        self.kube = Kube(self.server, self.token, str(self.ca_file))
+        self._wait(apiserver, "/readyz", self._ready)
+        self._write_kubeconfig()
+
+        manager = self._spawn(
+            "kube-controller-manager",
+            [
+                self.bin / "kube-controller-manager",
+                f"--kubeconfig={self.kubeconfig}",
+                "--leader-elect=false",
+                "--use-service-account-credentials=false",
+                f"--service-account-private-key-file={self.state / 'sa.key'}",
+                f"--root-ca-file={self.ca_file}",
+                "--bind-address=127.0.0.1",
+                "--secure-port=0",
+                # Deployments roll out (to zero replicas: nothing schedules or runs pods here).
+                "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,"
+                "serviceaccount-token-controller,deployment-controller,replicaset-controller",
+            ],
+        )
+        self.install_crds(self.crds)
+        self.kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cert-manager"}})
+        controller = self._spawn(
+            "cert-manager",
+            [
+                self.bin / "cert-manager-controller",
+                f"--kubeconfig={self.kubeconfig}",
+                "--cluster-resource-namespace=cert-manager",
+            ],
+        )
+        # Both run for good: the tests find a dead one through `check_alive`.
+        self._wait(manager, "namespace controller", lambda: self._serviceaccount("cert-manager"), 60)
+        self._wait(controller, "informers", lambda: "starting controller" in controller.log.read_text(), 30)
+
+    def _ready(self) -> bool:
+        try:
+            return self.kube.raw("GET", "/readyz") == b"ok"
+        except (OSError, ApiError):  # not serving yet
+            return False
+
+    def _serviceaccount(self, namespace: str) -> bool:
+        return self.kube.get("v1", "ServiceAccount", "default", namespace) is not None
+
+    def _write_kubeconfig(self) -> None:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "e2e",
+            "clusters": [
+                {
+                    "name": "e2e",
+                    "cluster": {
+                        "server": self.server,
+                        "certificate-authority-data": base64.b64encode(self.ca_file.read_bytes()).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": "admin", "user": {"token": self.token}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
+        }
+        self.kubeconfig.write_text(yaml.safe_dump(config))
+        self.kubeconfig.chmod(0o600)
+
+    def install_crds(self, files: list[Path]) -> None:
+        names = []
+        for path in files:
+            for doc in yaml.safe_load_all(path.read_text()):
+                if doc and doc.get("kind") == "CustomResourceDefinition":
+                    self.kube.apply(doc)
+                    names.append(doc["metadata"]["name"])
+        if names:
+            self.kube.wait_for_crds(names)
+
+    def check_alive(self) -> None:
+        dead = [p for p in self.processes if not p.alive()]
+        if dead:
+            raise RuntimeError("; ".join(f"{p.name} exited ({p.popen.returncode}):\n{p.tail()}" for p in dead))
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+        if os.environ.get("CLUSTER_TLS_E2E_KEEP"):
+            print(f"e2e: kept the cluster's state in {self.state}")
+        else:
+            shutil.rmtree(self.state, ignore_errors=True)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,151 @@
+"""What the cluster holds against what `cluster-tls render` wrote: the offline-equals-real comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.e2e.kube import Kube
+
+SECRET = "[secret]"
+
+
+def rendered_objects(render: Path) -> list[dict[str, Any]]:
+    return [yaml.safe_load(p.read_text()) for p in sorted((render / "manifests").rglob("*.yaml"))]
+
+
+def ident(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return f"{obj['kind']} {meta.get('namespace', '')}/{meta['name']}".replace(" /", " ")
+
+
+MERGE_KEYS = (
+    "name",
+    "mountPath",
+    "containerPort",
+)  # keys of Kubernetes' associative lists (x-kubernetes-list-map-keys)
+
+
+def _merge_key(item: Any) -> tuple[str, Any] | None:
+    return next(((k, item[k]) for k in MERGE_KEYS if isinstance(item, dict) and k in item), None)
+
+
+def differences(rendered: Any, live: Any, path: str = "", partial: bool = False) -> list[str]:
+    """Every field of the render must be in the cluster with the same value ([secret] stands for any value).
+
+    `partial`: the render is a patch of an object others own too, so a list keyed by name holds more entries
+    in the cluster; each rendered one must be there, matched by its key.
+    """
+    if rendered == SECRET:
+        return []
+    if partial and isinstance(rendered, list) and rendered and all(_merge_key(r) for r in rendered):
+        if not isinstance(live, list):
+            return [f"{path}: rendered a list, the cluster has {live!r}"]
+        found = []
+        for item in rendered:
+            key = _merge_key(item)
+            match = [v for v in live if _merge_key(v) == key]
+            if not match:
+                found.append(f"{path}[{key[0]}={key[1]}]: rendered, missing in the cluster")
+            else:
+                found += differences(item, match[0], f"{path}[{key[0]}={key[1]}]", partial)
+        return found
+    if isinstance(rendered, dict):
+        if not isinstance(live, dict):
+            return [f"{path or '.'}: rendered an object, the cluster has {live!r}"]
+        found = []
+        for key, value in rendered.items():
+            if key not in live:
+                found.append(f"{path}.{key}: rendered, missing in the cluster")
+            else:
+                found += differences(value, live[key], f"{path}.{key}", partial)
+        return found
+    if isinstance(rendered, list):
+        if not isinstance(live, list) or len(live) != len(rendered):
+            return [f"{path}: rendered {rendered!r}, the cluster has {live!r}"]
+        pairs = enumerate(zip(rendered, live, strict=True))
+        return [d for i, (r, v) in pairs for d in differences(r, v, f"{path}[{i}]", partial)]
+    return [] if rendered == live else [f"{path}: rendered {rendered!r}, the cluster has {live!r}"]
+
+
+def unrendered(fields: dict[str, Any], rendered: Any, path: str = "") -> list[str]:
+    """Fields a manager owns in the cluster (managedFields' fieldsV1) that the render does not have."""
+    if rendered == SECRET:
+        return []
+    found = []
+    for key, sub in fields.items():
+        if key == ".":
+            continue
+        kind, _, name = key.partition(":")
+        if kind == "f":
+            if not isinstance(rendered, dict) or name not in rendered:
+                found.append(f"{path}.{name}")
+            else:
+                found += unrendered(sub, rendered[name], f"{path}.{name}")
+        elif kind == "k":
+            wanted = json.loads(name)
+            match = (
+                [e for e in rendered if isinstance(e, dict) and all(e.get(k) == v for k, v in wanted.items())]
+                if isinstance(rendered, list)
+                else []
+            )
+            if match:
+                found += unrendered(sub, match[0], f"{path}[{name}]")
+            else:
+                found.append(f"{path}[{name}]")
+        elif kind == "v":
+            if not isinstance(rendered, list) or json.loads(name) not in rendered:
+                found.append(f"{path}[{name}]")
+        elif kind == "i":
+            index = int(name)
+            if not isinstance(rendered, list) or index >= len(rendered):
+                found.append(f"{path}[{index}]")
+            else:
+                found += unrendered(sub, rendered[index], f"{path}[{index}]")
+    return found
+
+
+PATCH_MANAGER = "pulumi.com/patchFieldManager"
+
+
+def pulumi_fields(live: dict[str, Any], manager: str | None = None) -> dict[str, Any]:
+    """The fields the Kubernetes provider applied: with its own server-side-apply field manager, or for a patch the
+    one the patch names (`pulumi.com/patchFieldManager`); main resource only."""
+    merged: dict[str, Any] = {}
+    for entry in live["metadata"].get("managedFields", []):
+        name = entry.get("manager", "")
+        if (name == manager if manager else name.startswith("pulumi-kubernetes")) and not entry.get("subresource"):
+            _merge(merged, entry.get("fieldsV1", {}))
+    return merged
+
+
+def _merge(into: dict[str, Any], more: dict[str, Any]) -> None:
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def compare_with_cluster(kube: Kube, render: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Problems (one line each) and the live objects, for every object the render wrote."""
+    problems, lives = [], []
+    for obj in rendered_objects(render):
+        meta = obj["metadata"]
+        live = kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        if live is None:
+            problems.append(f"{ident(obj)}: rendered, not in the cluster")
+            continue
+        lives.append(live)
+        patch_manager = (meta.get("annotations") or {}).get(PATCH_MANAGER)
+        problems += [f"{ident(obj)} {d}" for d in differences(obj, live, partial=bool(patch_manager))]
+        owned = pulumi_fields(live, patch_manager)
+        identity_only = set(obj) <= {"apiVersion", "kind", "metadata"} and set(meta) <= {"name", "namespace"}
+        if not owned and not identity_only:  # an apply of a bare name owns no field
+            managers = sorted({e.get("manager", "?") for e in live["metadata"].get("managedFields", [])})
+            problems.append(f"{ident(obj)}: no fields owned by the Kubernetes provider's field manager ({managers})")
+        problems += [f"{ident(obj)} {p}: applied by Pulumi, not rendered" for p in unrendered(owned, obj)]
+    return problems, lives

@@ -1,0 +1,203 @@
+"""Seed 000 (Whizard TLS for KubeSphere) through the real engine: server-side-apply patches of live Whizard
+resources, `kubesphere-config` and the `ks-apiserver` Deployment.
+
+The harness makes the cluster the stack expects: Whizard's v0.9.0 CRDs, its QueryFrontend/Query/Router as the
+installer leaves them (owned by another field manager), KubeSphere's `kubesphere-config` with a KubeSphere 3.4
+`kubesphere.yaml`, and a `ks-apiserver` Deployment. No pod can run here, so the Deployment has 0 replicas: the
+real deployment controller rolls the patched template out and the provider's Deployment await sees it complete.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+from pulumi import automation as auto
+
+from tests.e2e.engine import REPO, Engine, events_of
+from tests.e2e.live import compare_with_cluster
+from tests.e2e.secrets import check_against_spec, issued, serve_and_connect
+
+MONITORING, KUBESPHERE = "kubesphere-monitoring-system", "kubesphere-system"
+INSTALLER = "ks-installer"  # the field manager of what the cluster already holds
+KUBESPHERE_YAML = (REPO / "cluster_tls" / "samples" / "kubesphere-config.yaml").read_text()
+E2E_CONFIG = {
+    "cluster-tls:certManager": {"install": False},
+    "cluster-tls:namespaces": {"existing": [MONITORING, KUBESPHERE, "cert-manager"]},
+}
+
+
+def _whizard(kind: str) -> dict:
+    return {
+        "apiVersion": "monitoring.whizard.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "whizard", "namespace": MONITORING},
+        "spec": {"replicas": 2, "logLevel": "info", "image": f"kubesphere/whizard-{kind.lower()}:v0.9.0"},
+    }
+
+
+def _ks_apiserver() -> dict:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "ks-apiserver", "namespace": KUBESPHERE, "labels": {"app": "ks-apiserver"}},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "ks-apiserver"}},
+            "template": {
+                "metadata": {"labels": {"app": "ks-apiserver"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "ks-apiserver",
+                            "image": "kubesphere/ks-apiserver:v3.4.1",
+                            "volumeMounts": [{"name": "kubesphere-config", "mountPath": "/etc/kubesphere"}],
+                        }
+                    ],
+                    "volumes": [{"name": "kubesphere-config", "configMap": {"name": "kubesphere-config"}}],
+                },
+            },
+        },
+    }
+
+
+def _config_map() -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "kubesphere-config", "namespace": KUBESPHERE},
+        "data": {"kubesphere.yaml": KUBESPHERE_YAML},
+    }
+
+
+@pytest.fixture(scope="module")
+def kubesphere(cluster, shared_crds):
+    kube = cluster.kube
+    cluster.install_crds(shared_crds["whizard-v0.9.0"])
+    before = {}
+    for ns in (MONITORING, KUBESPHERE):
+        kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    for obj in [_whizard("QueryFrontend"), _whizard("Query"), _whizard("Router"), _config_map(), _ks_apiserver()]:
+        before[(obj["kind"], obj["metadata"]["name"])] = kube.apply(obj, manager=INSTALLER)
+    return before
+
+
+@pytest.fixture(scope="module")
+def seed(engine: Engine, kubesphere, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("seed-000") / "project"
+    with engine.stack_of(REPO / "tests" / "seeds" / "Pulumi.seed-000.yaml", "seed-000", folder, E2E_CONFIG) as made:
+        yield made
+
+
+def _live(cluster, kind: str, namespace: str, name: str = "whizard") -> dict:
+    api = {"Deployment": "apps/v1", "ConfigMap": "v1"}.get(kind, "monitoring.whizard.io/v1alpha1")
+    return cluster.kube.get(api, kind, name, namespace)
+
+
+def test_up_patches_the_live_objects(seed, cluster):
+    _, stack = seed
+    assert stack.up(on_output=print).summary.result == "succeeded"
+    for kind in ("QueryFrontend", "Query", "Router"):
+        spec = _live(cluster, kind, MONITORING)["spec"]
+        tls = spec["httpServerTLSConfig"]  # not pruned: the v0.9 CRDs have this field
+        assert tls["certSecret"] == {"name": "whizard-tls", "key": "tls.crt"}
+        assert (spec["replicas"], spec["logLevel"]) == (2, "info")  # fields the patch does not own stay
+    deployment = _live(cluster, "Deployment", KUBESPHERE, "ks-apiserver")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "kubesphere/ks-apiserver:v3.4.1"
+    assert {m["name"] for m in container["volumeMounts"]} == {"kubesphere-config", "whizard-tls"}
+    document = yaml.safe_load(_live(cluster, "ConfigMap", KUBESPHERE, "kubesphere-config")["data"]["kubesphere.yaml"])
+    original = yaml.safe_load(KUBESPHERE_YAML)
+    assert document["observability"]["monitoring"]["endpoint"].startswith("https://")
+    assert document["authentication"] == original["authentication"]  # KubeSphere's own settings kept
+    untouched = {k: v for k, v in original.items() if k not in ("observability", "alerting")}
+    assert {k: document[k] for k in untouched} == untouched
+
+
+def test_the_issued_certificates_serve_tls(seed, cluster, tmp_path):
+    kube = cluster.kube
+    leaf_spec = kube.get("cert-manager.io/v1", "Certificate", "whizard-tls", MONITORING)["spec"]
+    leaf = issued(kube, MONITORING, leaf_spec["secretName"])
+    check_against_spec(leaf, leaf_spec, leaf.ca)
+    client_spec = kube.get("cert-manager.io/v1", "Certificate", "whizard-client-tls", KUBESPHERE)["spec"]
+    client = issued(kube, KUBESPHERE, client_spec["secretName"])
+    check_against_spec(client, client_spec, client.ca)
+    assert client.ca_crt == leaf.ca_crt  # ks-apiserver trusts the CA that signed Whizard's certificate
+    trust = tmp_path / "ca.crt"
+    trust.write_bytes(client.ca_crt)
+    host = next(n for n in leaf_spec["dnsNames"] if n.startswith("query-frontend"))
+    assert serve_and_connect(leaf, tmp_path, host, trust) == b"OK ping"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "found by this tier: pulumi-kubernetes diffs a Patch against the live object pruned list index by index "
+        "(provider/pkg/provider/util.go pruneSlice, v4.25.0; the same in later versions), so the ks-apiserver "
+        "DeploymentPatch, whose volume and mount follow KubeSphere's own entries, shows an update on every run "
+        "(pulumi/pulumi-kubernetes#2682: on a cluster with pods the no-op update then waits for a rollout)"
+    ),
+)
+def test_a_second_up_changes_nothing(seed):
+    _, stack = seed
+    steps = events_of("resource_pre_event")
+    changes = stack.up(on_event=steps).summary.resource_changes or {}
+    changed = [
+        (
+            e.metadata.urn,
+            e.metadata.op.value,
+            e.metadata.diffs,
+            e.metadata.detailed_diff,
+            e.metadata.old and e.metadata.old.inputs,
+            e.metadata.new and e.metadata.new.inputs,
+        )
+        for e in steps.kept
+        if e.metadata.op.value not in ("same", "read")
+    ]
+    assert set(changes) <= {"same", "read"}, changed  # `read`: the live kubesphere-config, read on every run
+
+
+def test_offline_render_equals_the_cluster(seed, cluster, tmp_path):
+    project, _ = seed
+    done = project.offline("render", "--stack", project.stack, "--out", str(tmp_path / "render"))
+    assert done.returncode == 0, done.stderr
+    problems, _ = compare_with_cluster(cluster.kube, tmp_path / "render")
+    assert problems == []
+
+
+def test_a_conflict_with_another_field_manager_is_reported(seed, cluster):
+    _, stack = seed
+    taken = copy.deepcopy(_whizard("Query"))
+    taken["spec"] = {"httpServerTLSConfig": {"certSecret": {"name": "someone-else", "key": "tls.crt"}}}
+    cluster.kube.apply(taken, manager="someone-else")  # forced: it now owns what the patch set
+    with pytest.raises(auto.errors.CommandError) as failed:
+        stack.up(refresh=True)
+    assert "conflict" in str(failed.value).lower() and "someone-else" in str(failed.value), failed.value
+    cluster.kube.apply(_whizard("Query") | {"spec": {}}, manager="someone-else")  # it lets go again
+    assert stack.up(refresh=True).summary.result == "succeeded"
+
+
+def test_destroy_gives_back_the_whizard_resources_and_the_deployment(seed, cluster, kubesphere):
+    _, stack = seed
+    stack.destroy()
+    for kind in ("QueryFrontend", "Query", "Router"):
+        spec = _live(cluster, kind, MONITORING)["spec"]
+        assert "httpServerTLSConfig" not in spec and spec["replicas"] == 2
+    deployment = _live(cluster, "Deployment", KUBESPHERE, "ks-apiserver")
+    assert (
+        deployment["spec"]["template"]["spec"] == kubesphere[("Deployment", "ks-apiserver")]["spec"]["template"]["spec"]
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "found by this tier: the kubesphere-config patch takes `data.kubesphere.yaml` from KubeSphere's installer "
+        "with patchForce, so destroying the patch (which gives up its fields) deletes the whole document"
+    ),
+)
+def test_destroy_gives_back_kubesphere_config_as_it_found_it(seed, cluster):
+    assert _live(cluster, "ConfigMap", KUBESPHERE, "kubesphere-config").get("data") == {
+        "kubesphere.yaml": KUBESPHERE_YAML
+    }

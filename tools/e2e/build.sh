@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Builds the real-engine tier's binaries from Go modules (the Go module proxy only), into a cache outside the
+# work tree. Each wrapper module below tools/e2e/<part>/ pins its upstream module in go.mod/go.sum; a part is
+# rebuilt only when its wrapper (go.mod, go.sum, *.go) or this script changes. Prints the bin directory last.
+#   tools/e2e/build.sh [part ...]      parts: etcd kube cert-manager kubernetes-provider pulumi (default: all)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${CLUSTER_TLS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cluster-tls-e2e}
+bin="$cache/bin"
+mkdir -p "$bin" "$cache/stamps" "$cache/logs"
+
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
+# One compile at a time keeps the peak memory of the largest packages (kube's generated openapi) near 3 GB.
+export GOMAXPROCS=${GOMAXPROCS:-$(nproc)}
+
+K8S_VERSION=v1.36.3
+PULUMI_VERSION=v3.274.1
+KUBERNETES_PROVIDER_VERSION=4.25.0   # the one pulumi-kubernetes/provider/v4 version the proxy serves (tools/e2e/README.md)
+CERT_MANAGER_VERSION=v1.21.1
+
+stamp_of() {  # a digest of everything that decides the part's binaries
+  (cd "$here/$1" && cat go.mod go.sum *.go 2>/dev/null; cat "$here/build.sh"; go version) | sha256sum | cut -c1-16
+}
+
+module_dir() { (cd "$here/$1" && go list -m -f '{{.Dir}}' "$2"); }
+
+build_etcd() {
+  (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$bin/etcd" .)
+}
+
+build_kube() {
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local kv=""
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    # Without these the API server reports v0.0.0 and pulumi-kubernetes refuses it ("minimum supported cluster
+    # version is v1.13", provider/pkg/cluster/version.go); Helm's kubeVersion checks fail too.
+    kv+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    kv+=" -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "$here/kube" && go build -trimpath -pgo=off -ldflags "-s -w $kv" -o "$bin/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+}
+
+build_cert_manager() {
+  (cd "$here/cert-manager" && go build -trimpath \
+    -ldflags "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION" \
+    -o "$bin/cert-manager-controller" .)
+  local dir; dir=$(module_dir cert-manager github.com/cert-manager/cert-manager)
+  rm -rf "$cache/cert-manager-crds" && mkdir -p "$cache/cert-manager-crds"
+  install -m 0644 "$dir"/deploy/crds/*.yaml "$cache/cert-manager-crds/"
+}
+
+build_kubernetes_provider() {
+  local w="$here/kubernetes-provider" src
+  src=$(module_dir kubernetes-provider github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes
+  mkdir -p "$w/gen"
+  # What upstream's generate.go does: the schema with its version set, and both files re-marshalled.
+  python3 - "$src" "$w/gen" "$KUBERNETES_PROVIDER_VERSION" <<'PY'
+import json, sys
+src, out, version = sys.argv[1:]
+schema = json.load(open(f"{src}/schema.json"))
+schema["version"] = version
+json.dump(schema, open(f"{out}/schema.json", "w"), separators=(",", ":"))
+json.dump(json.load(open(f"{src}/terraform-mapping.json")), open(f"{out}/terraform-mapping.json", "w"), separators=(",", ":"))
+PY
+  (cd "$w" && go build -trimpath \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" \
+    -o "$bin/pulumi-resource-kubernetes" .)
+}
+
+build_pulumi() {
+  # The tags and ldflags of upstream's .goreleaser.yml; without version.Version the CLI reports no version and
+  # the Automation API cannot parse it.
+  (cd "$here/pulumi" && go build -trimpath -tags osusergo,grpcnotrace \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+    -o "$bin/" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+}
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(etcd kube cert-manager kubernetes-provider pulumi)
+for part in "${parts[@]}"; do
+  s=$(stamp_of "$part")
+  if [ -f "$cache/stamps/$part" ] && [ "$(cat "$cache/stamps/$part")" = "$s" ]; then
+    echo "e2e build: $part up to date" >&2
+    continue
+  fi
+  echo "e2e build: $part ..." >&2
+  start=$(date +%s)
+  (cd "$here/$part" && go mod download) >"$cache/logs/$part.log" 2>&1
+  if ! "build_${part//-/_}" >>"$cache/logs/$part.log" 2>&1; then
+    tail -n 40 "$cache/logs/$part.log" >&2
+    echo "e2e build: $part failed; log: $cache/logs/$part.log" >&2
+    exit 1
+  fi
+  echo "$s" >"$cache/stamps/$part"
+  echo "e2e build: $part built in $(( $(date +%s) - start )) s" >&2
+done
+echo "$bin"
