@@ -32,7 +32,7 @@ e2e-build:
 	tools/e2e/build.sh
 
 e2e: setup
-	bin=$$(tools/e2e/build.sh) && CLUSTER_TLS_E2E=1 CLUSTER_TLS_E2E_BIN=$$bin $(BIN)/python -m pytest tests/e2e
+	bin=$$(tools/e2e/build.sh) && CLUSTER_TLS_E2E=1 CLUSTER_TLS_E2E_BIN=$$bin $(BIN)/python -m pytest -v tests/e2e
 
 # Re-resolve the pinned versions (needs network to PyPI); commit the result.
 lock:

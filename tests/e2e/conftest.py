@@ -25,6 +25,7 @@ PARTS = (
     "cert-manager-controller",
     "pulumi",
     "pulumi-resource-kubernetes",
+    "helm",
 )
 
 
@@ -128,10 +129,13 @@ def policy_pack(e2e_bin: Path, tmp_path_factory) -> Path:
 
 
 def _embedded(binary: Path, module: str) -> str:
-    """The module version and the `-X ...Version=` the binary was linked with (`go version -m`)."""
+    """The upstream module version a binary was built from (`go version -m`) and the version it was linked with
+    (tools/e2e/build.sh writes VERSIONS beside the binaries)."""
     info = subprocess.run(["go", "version", "-m", binary], capture_output=True, text=True).stdout
     dep = next((line.split()[2] for line in info.splitlines() if line.split()[1:2] == [module]), "?")
-    linked = next((part.split("=", 1)[1] for part in info.split() if ".Version=" in part or "AppVersion=" in part), "")
+    linked = dict(
+        line.split(" ", 1) for line in (binary.parent / "VERSIONS").read_text().splitlines() if " " in line
+    ).get(binary.name.removesuffix("-controller"), "")
     return f"{linked} ({module} {dep})" if linked else dep
 
 
@@ -155,5 +159,6 @@ def pytest_report_header(config):
         f"{first_line('kube-controller-manager', '--version')}",
         f"  {first_line('etcd', '--version')}",
         f"  cert-manager controller {cert_manager}",
+        f"  helm {first_line('helm', 'version', '--short')}",
         f"  Python SDK pulumi {version('pulumi')}, pulumi-kubernetes {version('pulumi_kubernetes')}",
     ]

@@ -66,10 +66,12 @@ class Engine:
         )
 
     @contextlib.contextmanager
-    def stack_of(self, stack_file: Path, stack: str, folder: Path, config: dict[str, Any]):
-        """This project's stack program with `stack_file` (plus `config`) as stack `stack`: (project, stack),
-        the stack removed afterwards."""
-        project = Project.copy_of(REPO, stack_file, stack, folder, config, stack_program)
+    def stack_of(
+        self, stack_file: Path, stack: str, folder: Path, config: dict[str, Any], without: tuple[str, ...] = ()
+    ):
+        """This project's stack program with `stack_file` (`config` set, the keys `without` left out) as stack
+        `stack`: (project, stack), the stack removed afterwards."""
+        project = Project.copy_of(REPO, stack_file, stack, folder, config, stack_program, without)
         made = self.stack(project)
         try:
             yield project, made
@@ -105,6 +107,7 @@ class Project:
         folder: Path,
         config: dict[str, Any],
         program: Callable[[], Any],
+        without: tuple[str, ...] = (),
     ) -> Project:
         folder.mkdir(parents=True)
         shutil.copy(source / "Pulumi.yaml", folder / "Pulumi.yaml")
@@ -113,6 +116,8 @@ class Project:
         stacks.mkdir(exist_ok=True)
         document = yaml.safe_load(stack_file.read_text()) or {}
         document.setdefault("config", {}).update(config)
+        for key in without:
+            del document["config"][key]
         (stacks / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
         return cls(folder, stack, _in_folder(folder, program))
 

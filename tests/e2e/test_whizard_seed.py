@@ -71,16 +71,21 @@ def _config_map() -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def kubesphere(cluster, shared_crds):
+def prepare_kubesphere(cluster, whizard_crds) -> dict:
+    """What a KubeSphere cluster holds before the stack patches it (written by another field manager)."""
     kube = cluster.kube
-    cluster.install_crds(shared_crds["whizard-v0.9.0"])
-    before = {}
+    cluster.install_crds(whizard_crds)
     for ns in (MONITORING, KUBESPHERE):
         kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-    for obj in [_whizard("QueryFrontend"), _whizard("Query"), _whizard("Router"), _config_map(), _ks_apiserver()]:
-        before[(obj["kind"], obj["metadata"]["name"])] = kube.apply(obj, manager=INSTALLER)
-    return before
+    return {
+        (obj["kind"], obj["metadata"]["name"]): kube.apply(obj, manager=INSTALLER)
+        for obj in [_whizard("QueryFrontend"), _whizard("Query"), _whizard("Router"), _config_map(), _ks_apiserver()]
+    }
+
+
+@pytest.fixture(scope="module")
+def kubesphere(cluster, shared_crds):
+    return prepare_kubesphere(cluster, shared_crds["whizard-v0.9.0"])
 
 
 @pytest.fixture(scope="module")

