@@ -246,7 +246,8 @@ class WhizardTLS(TLSComponent):
                                        clientCa, the client key pair) for ks-apiserver
       `<name>-apiserver-mount`         patch of the ks-apiserver Deployment mounting that Secret
       `<name>-kubesphere-config`       patch of `kubesphere-config`: the live `kubesphere.yaml` with only the
-                                       monitoring and alerting endpoints and their tlsConfig changed
+                                       monitoring and alerting endpoints and their tlsConfig changed; kept on
+                                       `pulumi destroy` (retainOnDelete: giving the key up would delete it)
     Outputs: `secret` ({name, namespace, keys}), `issuer`, `patched` (kind/namespace/name), `endpoints`,
     `kubesphere_config_changes` (the edit of kubesphere.yaml, one line per key), `insecure`.
     """
@@ -380,7 +381,12 @@ class WhizardTLS(TLSComponent):
                     "annotations": {**FIELD_MANAGER, "pulumi.com/patchForce": "true"},
                 },
                 data={key: pulumi.Output.secret(edited.apply(lambda pair: pair[0]))},
-                opts=self.child_opts(*patches, *mount_after),
+                # patchForce moves the key from KubeSphere's installer to this patch, so deleting the patch (which
+                # gives its fields up) would delete the whole document, as the real-engine tier showed
+                # (tests/e2e/test_whizard_seed.py): `pulumi destroy` leaves it as last written instead.
+                opts=pulumi.ResourceOptions.merge(
+                    self.child_opts(*patches, *mount_after), pulumi.ResourceOptions(retain_on_delete=True)
+                ),
             )
             # The change itself is what we wrote (endpoints and TLS settings), not KubeSphere's secrets.
             changes = pulumi.Output.unsecret(edited.apply(lambda pair: [c.line() for c in pair[1]]))
