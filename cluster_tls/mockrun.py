@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
@@ -129,7 +130,10 @@ def default_live_objects() -> dict[tuple[str, str], dict[str, Any]]:
     return {
         ("kubernetes:core/v1:ConfigMap", "kubesphere-system/kubesphere-config"): {
             "data": {"kubesphere.yaml": (SAMPLES / "kubesphere-config.yaml").read_text()}
-        }
+        },
+        ("kubernetes:apps/v1:Deployment", "kubesphere-system/ks-apiserver"): {
+            "spec": yaml.safe_load((SAMPLES / "ks-apiserver-deployment.yaml").read_text())
+        },
     }
 
 

@@ -29,6 +29,7 @@ from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, Pri
 from .context import ClusterContext
 from .kubesphere_config import point_at_https
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, Spec, version_tuple
+from .mount_patch import mount_patch_spec
 from .plan import ObjectClaim, certificate_claims
 from .selfsigned_ca import SelfSignedCAChain, SelfSignedCAChainArgs
 
@@ -244,7 +245,8 @@ class WhizardTLS(TLSComponent):
       with `kubesphere`:
       `<name>-kubesphere-client`       Certificate in kubesphere-system whose Secret carries ca.crt (and, with
                                        clientCa, the client key pair) for ks-apiserver
-      `<name>-apiserver-mount`         patch of the ks-apiserver Deployment mounting that Secret
+      `<name>-apiserver-mount`         patch of the ks-apiserver Deployment mounting that Secret, aligned with the
+                                       live Deployment (`<name>-apiserver-live`, read; see mount_patch.py)
       `<name>-kubesphere-config`       patch of `kubesphere-config`: the live `kubesphere.yaml` with only the
                                        monitoring and alerting endpoints and their tlsConfig changed; kept on
                                        `pulumi destroy` (retainOnDelete: giving the key up would delete it)
@@ -336,7 +338,12 @@ class WhizardTLS(TLSComponent):
                     wait_ready=True,
                     opts=self.child_opts(chain),
                 )
-                volume = "whizard-tls"
+                volume = {"name": "whizard-tls", "secret": {"secretName": ks.client_secret_name}}
+                mount = {"name": "whizard-tls", "mountPath": ks.ca_mount_path, "readOnly": True}
+                deployment = f"{ks.namespace}/{ks.apiserver_deployment}"
+                live_apiserver = k8s.apps.v1.Deployment.get(
+                    self.child_name("apiserver-live"), deployment, opts=pulumi.ResourceOptions(parent=self)
+                )
                 mount_after.append(
                     k8s.apps.v1.DeploymentPatch(
                         self.child_name("apiserver-mount"),
@@ -345,21 +352,9 @@ class WhizardTLS(TLSComponent):
                             "namespace": ks.namespace,
                             "annotations": dict(FIELD_MANAGER),
                         },
-                        spec={
-                            "template": {
-                                "spec": {
-                                    "volumes": [{"name": volume, "secret": {"secretName": ks.client_secret_name}}],
-                                    "containers": [
-                                        {
-                                            "name": ks.apiserver_container,
-                                            "volumeMounts": [
-                                                {"name": volume, "mountPath": ks.ca_mount_path, "readOnly": True}
-                                            ],
-                                        }
-                                    ],
-                                }
-                            }
-                        },
+                        spec=live_apiserver.spec.apply(
+                            lambda live: mount_patch_spec(live, ks.apiserver_container, volume, mount)
+                        ),
                         opts=self.child_opts(client),
                     )
                 )

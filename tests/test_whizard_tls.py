@@ -139,12 +139,21 @@ def test_kubesphere_gets_the_ca_mounted_and_its_config_points_at_https(run):
     assert client["metadata"]["namespace"] == "kubesphere-system"
     assert client["spec"]["usages"] == ["digital signature", "key encipherment", "client auth"]
     mount = evaluation.named("whizard-apiserver-mount").inputs
+    # The live Deployment's entries first, by their keys only, then ours (components/mount_patch.py).
     assert mount["spec"]["template"]["spec"] == {
-        "volumes": [{"name": "whizard-tls", "secret": {"secretName": "whizard-client-tls"}}],
+        "volumes": [
+            {"name": "kubesphere-config"},
+            {"name": "host-time"},
+            {"name": "whizard-tls", "secret": {"secretName": "whizard-client-tls"}},
+        ],
         "containers": [
             {
                 "name": "ks-apiserver",
-                "volumeMounts": [{"name": "whizard-tls", "mountPath": "/etc/kubesphere/whizard-tls", "readOnly": True}],
+                "volumeMounts": [
+                    {"name": "kubesphere-config", "mountPath": "/etc/kubesphere/"},
+                    {"name": "host-time", "mountPath": "/etc/localtime"},
+                    {"name": "whizard-tls", "mountPath": "/etc/kubesphere/whizard-tls", "readOnly": True},
+                ],
             }
         ],
     }
