@@ -363,7 +363,9 @@ class WhizardTLS(TLSComponent):
             live = k8s.core.v1.ConfigMap.get(
                 self.child_name("kubesphere-config-live"),
                 f"{ks.namespace}/{ks.config_map}",
-                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["data"]),
+                # The provider also returns the object as `__inputs` (its last-applied view): secret too, or
+                # KubeSphere's jwtSecret lands in the state file in plain text (tests/e2e/test_whizard_seed.py).
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["data", "__inputs"]),
             )
             endpoint, client_tls, key = args.endpoint, args.tls_client_config(), ks.config_key
             edited = live.data.apply(lambda data: point_at_https((data or {}).get(key, ""), endpoint, client_tls))

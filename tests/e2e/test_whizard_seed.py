@@ -10,6 +10,7 @@ real deployment controller rolls the patched template out and the provider's Dep
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import yaml
@@ -101,6 +102,28 @@ def test_up_patches_the_live_objects(seed, cluster):
     assert document["authentication"] == original["authentication"]  # KubeSphere's own settings kept
     untouched = {k: v for k, v in original.items() if k not in ("observability", "alerting")}
     assert {k: document[k] for k in untouched} == untouched
+
+
+def _paths_holding(value, needle: str, path: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _paths_holding(v, needle, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _paths_holding(v, needle, f"{path}[{i}]")]
+    return [path] if isinstance(value, str) and needle in value else []
+
+
+def test_kubesphere_secrets_stay_secret_in_the_real_state(seed, engine):
+    # kubesphere.yaml holds KubeSphere's own secrets; the stack reads and rewrites it, so the state file the real
+    # engine wrote (the file backend's, as it is on disk) must hold it only as ciphertext.
+    project, _ = seed
+    state = json.loads((engine.home / "state" / ".pulumi" / "stacks" / "cluster-tls" / "seed-000.json").read_text())
+    leaks = [
+        f"{r['urn']} {path}"
+        for r in state["checkpoint"]["latest"]["resources"]
+        for path in _paths_holding(r, "offline-sample-jwt-secret")
+    ]
+    assert leaks == [], leaks
+    assert "ciphertext" in json.dumps(state)
 
 
 def test_the_issued_certificates_serve_tls(seed, cluster, tmp_path):
