@@ -67,15 +67,40 @@ def prepare_kubesphere(cluster, whizard_crds) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def kubesphere(cluster, shared_crds):
-    return prepare_kubesphere(cluster, shared_crds["whizard-v0.9.0"])
+# Seed 000 (Whizard v0.9.0: TLS at spec.httpServerTLSConfig) and prod's Whizard part (v0.10.3:
+# spec.webConfig.httpServerTLSConfig), each against its version's CRDs.
+CASES = {
+    "seed-000": (REPO / "tests" / "seeds" / "Pulumi.seed-000.yaml", "whizard-v0.9.0", (), ()),
+    "prod": (
+        REPO / "stacks" / "Pulumi.prod.yaml",
+        "whizard-v0.10.3",
+        ("cluster-tls:dnspod", "cluster-tls:istioGateway", "cluster-tls:hubble"),
+        ("webConfig",),
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def case(request):
+    return request.param, *CASES[request.param]
+
+
+def _tls(spec: dict, case) -> dict | None:
+    for key in case[4]:
+        spec = spec.get(key) or {}
+    return spec.get("httpServerTLSConfig")
 
 
 @pytest.fixture(scope="module")
-def seed(engine: Engine, kubesphere, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("seed-000") / "project"
-    with engine.stack_of(REPO / "tests" / "seeds" / "Pulumi.seed-000.yaml", "seed-000", folder, E2E_CONFIG) as made:
+def kubesphere(cluster, shared_crds, case):
+    return prepare_kubesphere(cluster, shared_crds[case[2]])
+
+
+@pytest.fixture(scope="module")
+def seed(engine: Engine, kubesphere, case, tmp_path_factory):
+    name, stack_file, _, without, _ = case
+    folder = tmp_path_factory.mktemp(name) / "project"
+    with engine.stack_of(stack_file, name, folder, E2E_CONFIG, without) as made:
         yield made
 
 
@@ -84,12 +109,12 @@ def _live(cluster, kind: str, namespace: str, name: str = "whizard") -> dict:
     return cluster.kube.get(api, kind, name, namespace)
 
 
-def test_up_patches_the_live_objects(seed, cluster):
+def test_up_patches_the_live_objects(seed, cluster, case):
     _, stack = seed
     assert stack.up(on_output=print).summary.result == "succeeded"
     for kind in ("QueryFrontend", "Query", "Router"):
         spec = _live(cluster, kind, MONITORING)["spec"]
-        tls = spec["httpServerTLSConfig"]  # not pruned: the v0.9 CRDs have this field
+        tls = _tls(spec, case)  # not pruned: the version's CRDs have the field the patch uses
         assert tls["certSecret"] == {"name": "whizard-tls", "key": "tls.crt"}
         assert (spec["replicas"], spec["logLevel"]) == (2, "info")  # fields the patch does not own stay
     deployment = _live(cluster, "Deployment", KUBESPHERE, "ks-apiserver")
@@ -116,7 +141,8 @@ def test_kubesphere_secrets_stay_secret_in_the_real_state(seed, engine):
     # kubesphere.yaml holds KubeSphere's own secrets; the stack reads and rewrites it, so the state file the real
     # engine wrote (the file backend's, as it is on disk) must hold it only as ciphertext.
     project, _ = seed
-    state = json.loads((engine.home / "state" / ".pulumi" / "stacks" / "cluster-tls" / "seed-000.json").read_text())
+    file = engine.home / "state" / ".pulumi" / "stacks" / "cluster-tls" / f"{project.stack}.json"
+    state = json.loads(file.read_text())
     leaks = [
         f"{r['urn']} {path}"
         for r in state["checkpoint"]["latest"]["resources"]
@@ -168,24 +194,25 @@ def test_offline_render_equals_the_cluster(seed, cluster, tmp_path):
     assert problems == []
 
 
-def test_a_conflict_with_another_field_manager_is_reported(seed, cluster):
-    _, stack = seed
-    taken = copy.deepcopy(_whizard("Query"))
-    taken["spec"] = {"httpServerTLSConfig": {"certSecret": {"name": "someone-else", "key": "tls.crt"}}}
-    cluster.kube.apply(taken, manager="someone-else")  # forced: it now owns what the patch set
-    with pytest.raises(auto.errors.CommandError) as failed:
-        stack.up(refresh=True)
-    assert "conflict" in str(failed.value).lower() and "someone-else" in str(failed.value), failed.value
-    cluster.kube.apply(_whizard("Query") | {"spec": {}}, manager="someone-else")  # it lets go again
-    assert stack.up(refresh=True).summary.result == "succeeded"
+def _cert_secret(name: str, case) -> dict:
+    obj = copy.deepcopy(_whizard("Query"))
+    obj["spec"] = {
+        "httpServerTLSConfig": {
+            "certSecret": {"name": name, "key": "tls.crt"},
+            "keySecret": {"name": name, "key": "tls.key"},
+        }
+    }
+    for key in reversed(case[4]):
+        obj["spec"] = {key: obj["spec"]}
+    return obj
 
 
-def test_destroy_gives_back_the_whizard_resources_and_the_deployment(seed, cluster, kubesphere):
+def test_destroy_gives_back_the_whizard_resources_and_the_deployment(seed, cluster, kubesphere, case):
     _, stack = seed
     stack.destroy()
     for kind in ("QueryFrontend", "Query", "Router"):
         spec = _live(cluster, kind, MONITORING)["spec"]
-        assert "httpServerTLSConfig" not in spec and spec["replicas"] == 2
+        assert _tls(spec, case) is None and spec["replicas"] == 2
     deployment = _live(cluster, "Deployment", KUBESPHERE, "ks-apiserver")
     assert (
         deployment["spec"]["template"]["spec"] == kubesphere[("Deployment", "ks-apiserver")]["spec"]["template"]["spec"]
@@ -199,3 +226,19 @@ def test_destroy_never_deletes_kubesphere_config(seed, cluster):
     document = yaml.safe_load(live["data"]["kubesphere.yaml"])
     assert document["authentication"] == yaml.safe_load(KUBESPHERE_YAML)["authentication"]
     assert document["observability"]["monitoring"]["endpoint"].startswith("https://")
+
+
+def test_a_conflict_with_another_field_manager_is_reported(seed, cluster, case):
+    # After destroy: another manager owns the field the Query patch sets, with another value; `pulumi up` must
+    # fail on that conflict, naming the manager, rather than take the field.
+    _, stack = seed
+    kube = cluster.kube
+    kube.apply(_cert_secret("someone-else", case), manager="someone-else")
+    try:
+        with pytest.raises(auto.errors.CommandError) as failed:
+            stack.up()
+        assert "conflict" in str(failed.value).lower() and "someone-else" in str(failed.value), failed.value
+        assert _tls(_live(cluster, "Query", MONITORING)["spec"], case)["certSecret"]["name"] == "someone-else"
+    finally:
+        stack.destroy()
+        kube.apply(_whizard("Query") | {"spec": {}}, manager="someone-else")
