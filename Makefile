@@ -31,8 +31,11 @@ test: setup
 e2e-build:
 	tools/e2e/build.sh
 
+# Pulumi's state, the stacks' copies and the cluster live in one temporary folder, removed afterwards.
 e2e: setup
-	bin=$$(tools/e2e/build.sh) && CLUSTER_TLS_E2E=1 CLUSTER_TLS_E2E_BIN=$$bin $(BIN)/python -m pytest -v tests/e2e
+	bin=$$(tools/e2e/build.sh) && tmp=$$(mktemp -d) && \
+	  { CLUSTER_TLS_E2E=1 CLUSTER_TLS_E2E_BIN=$$bin TMPDIR=$$tmp $(BIN)/python -m pytest -v --basetemp=$$tmp/pytest tests/e2e; \
+	    rc=$$?; rm -rf $$tmp; exit $$rc; }
 
 # Re-resolve the pinned versions (needs network to PyPI); commit the result.
 lock:
