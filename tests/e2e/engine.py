@@ -78,6 +78,19 @@ class Engine:
         finally:
             made.workspace.remove_stack(project.stack, force=True)
 
+    @contextlib.contextmanager
+    def program_stack(self, name: str, folder: Path, program: Callable[[], Any]):
+        """A program of the tests' own (project `name`, stack `e2e`, no config): (project, stack), removed after."""
+        folder.mkdir(parents=True)
+        (folder / "Pulumi.yaml").write_text(f"name: {name}\nruntime: python\n")
+        (folder / "Pulumi.e2e.yaml").write_text("config: {}\n")
+        project = Project(folder, "e2e", program)
+        made = self.stack(project)
+        try:
+            yield project, made
+        finally:
+            made.workspace.remove_stack(project.stack, force=True)
+
     def stack(self, project: Project) -> auto.Stack:
         workspace = auto.LocalWorkspace(
             work_dir=str(project.folder),

@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from tests.e2e.engine import REPO, Engine, Project
+from tests.e2e.engine import REPO, Engine
 
 CHART = "cert-manager-v1.21.1"
 NAMESPACE = "cert-manager-chart"
@@ -103,22 +103,17 @@ def test_a_release_of_the_chart_installs_with_waits_off(engine: Engine, cluster,
         )
         pulumi.export("namespace", NAMESPACE)
 
-    (tmp_path / "project").mkdir()
-    (tmp_path / "project" / "Pulumi.yaml").write_text("name: e2e-cert-manager-chart\nruntime: python\n")
-    (tmp_path / "project" / "Pulumi.e2e.yaml").write_text("config: {}\n")
-    project = Project(tmp_path / "project", "e2e", program)
-    stack = engine.stack(project)
-    kube = cluster.kube
-    try:
-        assert stack.up(on_output=print).summary.result == "succeeded"
-        deployments = {d["metadata"]["name"] for d in kube.list("apps/v1", "Deployment", NAMESPACE)}
-        assert deployments == {"cert-manager", "cert-manager-cainjector", "cert-manager-webhook"}
-        hook = kube.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cert-manager-webhook")
-        assert hook["webhooks"][0]["clientConfig"]["service"]["namespace"] == NAMESPACE
-        assert kube.get("batch/v1", "Job", "cert-manager-startupapicheck", NAMESPACE) is None  # hooks off
-        stack.destroy()
-        assert kube.list("apps/v1", "Deployment", NAMESPACE) == []
-    finally:  # the chart's webhook would refuse every cert-manager object of the tests that follow
-        for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
-            kube.delete("admissionregistration.k8s.io/v1", kind, "cert-manager-webhook")
-        stack.workspace.remove_stack(project.stack, force=True)
+    with engine.program_stack("e2e-cert-manager-chart", tmp_path / "project", program) as (_, stack):
+        kube = cluster.kube
+        try:
+            assert stack.up(on_output=print).summary.result == "succeeded"
+            deployments = {d["metadata"]["name"] for d in kube.list("apps/v1", "Deployment", NAMESPACE)}
+            assert deployments == {"cert-manager", "cert-manager-cainjector", "cert-manager-webhook"}
+            hook = kube.get("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "cert-manager-webhook")
+            assert hook["webhooks"][0]["clientConfig"]["service"]["namespace"] == NAMESPACE
+            assert kube.get("batch/v1", "Job", "cert-manager-startupapicheck", NAMESPACE) is None  # hooks off
+            stack.destroy()
+            assert kube.list("apps/v1", "Deployment", NAMESPACE) == []
+        finally:  # the chart's webhook would refuse every cert-manager object of the tests that follow
+            for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+                kube.delete("admissionregistration.k8s.io/v1", kind, "cert-manager-webhook")
