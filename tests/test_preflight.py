@@ -419,6 +419,23 @@ def test_whizard_tls_must_sit_at_the_versions_path():
             assert [f.rule for f in run_rules(view, rules=rule)] == found, (version, spec)
 
 
+def test_hubble_rules_decide_by_what_a_certificate_is_not_its_name(tmp_path, capsys):
+    # issue 18: the simplest Hubble stack was refused, E1 taking its own root CA (hubble-ca-ca, selfSigned as a
+    # chain's root must be) for one of Hubble's certificates because of its name.
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks" / "Pulumi.h.yaml").write_text("config:\n  cluster-tls:hubble: {ciliumVersion: 1.18.12}\n")
+    assert main(["check", "--stack", "h", "--project-dir", str(tmp_path)]) == 0, capsys.readouterr().out
+    # ...while a leaf for a Secret Hubble mounts is Hubble's, whatever it is called.
+    renamed = {
+        **cert("relay", ns="kube-system", issuer="self"),
+        "metadata": {"name": "relay", "namespace": "kube-system"},
+    }
+    renamed["spec"] = {**renamed["spec"], "secretName": "hubble-relay-client-certs"}
+    e1 = [r for r in RULES if r.id == "E1"]
+    assert [f.rule for f in run_rules(_view([SELF, renamed]), rules=e1)] == ["E1"]
+
+
 def test_every_rule_has_fixtures():
     tested = set(FIXTURES) | {"A3", "A5", "V1", "G1"}
     assert {r.id for r in RULES} <= tested

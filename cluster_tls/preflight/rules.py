@@ -369,9 +369,24 @@ def lets_encrypt_budget(view: StackView) -> Findings:
 # --- E. Hubble ------------------------------------------------------------------------------------------------
 
 
+# The Secrets Hubble's peers mount (Cilium chart templates hubble/tls-certmanager/*.yaml, 1.17-1.20): a leaf
+# written into one of them is Hubble's, whatever the Certificate is called. A CA certificate is not: a chain's root
+# is rightly selfSigned.
+HUBBLE_SECRETS = frozenset(
+    {
+        "hubble-server-certs",
+        "hubble-relay-client-certs",
+        "hubble-relay-server-certs",
+        "hubble-ui-client-certs",
+        "hubble-metrics-server-certs",
+    }
+)
+
+
 @rule("E1", "error", "Hubble's certificates come from a CA issuer")
 def hubble_issuer_is_a_ca(view: StackView) -> Findings:
-    for certificate in [c for c in _certificates(view) if c.name.startswith("hubble-")]:
+    hubble = [c for c in _certificates(view) if not c.spec.get("isCA") and c.spec.get("secretName") in HUBBLE_SECRETS]
+    for certificate in hubble:
         issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
         if _issuer_type(issuer) in ("selfSigned", "acme"):
             yield certificate, f"issuer {issuer.name!r} is {_issuer_type(issuer)}: Hubble's peers need one private CA"
