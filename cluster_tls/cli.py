@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from . import __version__
 from .diffing import format_json, format_markdown, format_text, structural_diff
@@ -255,6 +255,9 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
     return 1 if any(per_stack.values()) else 0
 
 
+_FLAG = TypeAdapter(bool)
+
+
 class PreflightFailed(Exception):
     """Preflight rules found errors: nothing is written."""
 
@@ -269,7 +272,14 @@ def stack_settings(project: Project, stack: str) -> tuple[bool | None, list[Waiv
         for w in (preflight_settings.get("waive") or [])
         if isinstance(w, dict) and "rule" in w and "reason" in w
     ]
-    return (bool(production) if production is not None else False), waivers
+    if production is None:
+        return False, waivers
+    try:  # as the program reads it (a pydantic bool: "false", "no", "off" are false), never bool("false")
+        return _FLAG.validate_python(production), waivers
+    except ValidationError:
+        raise UsageError(
+            f"stack {stack!r}: {project.name}:production must be true or false (got {str(production)[:80]!r})"
+        ) from None
 
 
 def preflight(evaluation: Evaluation, project: Project, stack: str) -> list[Finding]:

@@ -176,6 +176,9 @@ def render_files(evaluation: Evaluation) -> dict[str, str]:
     owners: dict[str, str] = {}
 
     def put(path: str, text: str, owner: str) -> None:
+        unsafe = [part for part in path.split("/") if part in ("", ".", "..") or "\\" in part or "\x00" in part]
+        if unsafe:  # a name with '/' or '..' would write outside its folder (issue 19)
+            raise RenderError(f"{owner}: its name makes the path {path[:200]!r}, which would leave its folder")
         if path in owners:
             raise RenderError(f"{path} would hold two objects: from {owners[path]} and from {owner}")
         owners[path] = owner

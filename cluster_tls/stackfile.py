@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ MAX_NODES = 100_000
 
 class StackFileError(Exception):
     pass
+
+
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 def _where(node: yaml.Node) -> str:
@@ -118,6 +122,11 @@ class Project:
         raise StackFileError(f"no Pulumi.yaml in {where}")
 
     def stack_file(self, stack: str) -> Path:
+        # Pulumi's stack names: letters, digits, '-', '_', '.'; anything else could name a file elsewhere.
+        if not STACK_NAME.fullmatch(stack) or stack in (".", ".."):
+            raise StackFileError(
+                f"stack name {stack[:80]!r}: use letters, digits, '-', '_' and '.' (Pulumi's stack names)"
+            )
         return self.stack_config_dir / f"Pulumi.{stack}.yaml"
 
     def stacks(self) -> list[str]:

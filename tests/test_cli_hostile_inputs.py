@@ -153,3 +153,41 @@ def test_a_closed_pipe_ends_quietly():
         os.close(write_end)
     assert result.stderr == ""
     assert result.returncode == 1  # diff's "differences found", not a crash
+
+
+def test_a_stack_name_that_is_a_path_is_refused(tmp_path, capsys):
+    # issue 19: `--stack x/../../../outside` read a stack file outside stacks/.
+    (tmp_path / "p").mkdir()
+    project = _project(tmp_path / "p", "config: {}\n")
+    (tmp_path / "Pulumi.outside.yaml").write_text("config: {}\n")
+    for name in ("x/../../../outside", "../outside", "..", "a b"):
+        _fails_cleanly(capsys, ["preview", "--project-dir", str(project), "--stack", name], "stack name")
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "import pulumi_kubernetes as k8s\n"
+        "def build():\n    k8s.core.v1.ConfigMap('cm', metadata={'name': '../../x', 'namespace': 'apps'})\n",
+        "from cluster_tls.components import SelfSignedCAChain\n"
+        "def build():\n    SelfSignedCAChain('../../../../evil-component', {'scope': 'cluster'})\n",
+    ],
+    ids=["an object name", "a component name"],
+)
+def test_render_writes_nothing_outside_its_folder_whatever_the_names(tmp_path, capsys, program):
+    # issue 19: a ConfigMap named '../../x' escaped manifests/, a component named '../../../../evil-component' wrote
+    # three levels above --out.
+    project = tmp_path / "deep" / "er" / "project"
+    project.mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text("name: hostile\nruntime: python\n")
+    (project / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (project / "hostile_names.py").write_text(program)
+    out = project / "out"
+    argv = ["--project-dir", str(project), "render", "--program", "hostile_names:build", "--stack", "dev"]
+    _fails_cleanly(capsys, [*argv, "--out", str(out)], "which would leave its folder")
+    written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    assert sorted(p for p in written if "__pycache__" not in p) == [
+        "deep/er/project/Pulumi.dev.yaml",
+        "deep/er/project/Pulumi.yaml",
+        "deep/er/project/hostile_names.py",
+    ]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_tls.cli import evaluate, main
+from cluster_tls.cli import evaluate, main, stack_settings
 from cluster_tls.preflight import StackView, Waiver, run_rules
 from cluster_tls.preflight import rules as _rules  # noqa: F401
 from cluster_tls.preflight.engine import RULES
@@ -434,6 +434,14 @@ def test_hubble_rules_decide_by_what_a_certificate_is_not_its_name(tmp_path, cap
     renamed["spec"] = {**renamed["spec"], "secretName": "hubble-relay-client-certs"}
     e1 = [r for r in RULES if r.id == "E1"]
     assert [f.rule for f in run_rules(_view([SELF, renamed]), rules=e1)] == ["E1"]
+
+
+@pytest.mark.parametrize(("value", "production"), [('"false"', False), ("no", False), ('"off"', False), ("true", True)])
+def test_the_production_flag_reads_as_the_program_reads_it(value, production, tmp_path):
+    # issue 19: `production: "false"` was non-production to the program and production to the rules (bool("false")).
+    (tmp_path / "Pulumi.yaml").write_text("name: cluster-tls\nruntime: python\n")
+    (tmp_path / "Pulumi.s.yaml").write_text(f"config:\n  cluster-tls:production: {value}\n")
+    assert stack_settings(Project.find(tmp_path), "s")[0] is production
 
 
 def test_every_rule_has_fixtures():
