@@ -7,6 +7,7 @@ one list of config problems), never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import shutil
@@ -108,6 +109,13 @@ def write_render(files: dict[str, str], out: Path) -> None:
     """Write `files` into `out`, replacing exactly what an earlier render wrote there; refuse anything else."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a folder")
+    try:
+        _replace_render(files, out)
+    except OSError as error:  # a read-only or full folder is the user's to fix, not a bug of ours
+        raise UsageError(f"--out {out}: cannot write there ({error.strerror or error})") from None
+
+
+def _replace_render(files: dict[str, str], out: Path) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not (out / RENDER_MARKER).is_file():
             raise UsageError(
@@ -223,8 +231,17 @@ def _run(args: argparse.Namespace) -> int:
     return _diff(args, project, program)
 
 
+def _chosen_stacks(args: argparse.Namespace, project: Project) -> list[str]:
+    if not args.all_stacks:
+        return args.stack
+    stacks = project.stacks()
+    if not stacks:
+        raise UsageError(f"--all-stacks: no stack files (Pulumi.<stack>.yaml) in {project.stack_config_dir}")
+    return stacks
+
+
 def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
-    stacks = project.stacks() if args.all_stacks else args.stack
+    stacks = _chosen_stacks(args, project)
     if (args.against or args.against_dir) and len(stacks) != 1:
         raise UsageError("--against and --against-dir compare one stack: give --stack once")
     # One random salt for both sides: a changed secret is seen as changed, never shown (cluster_tls/diffing.py).
@@ -258,6 +275,27 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
 _FLAG = TypeAdapter(bool)
 
 
+def _waivers(settings: Any, where: str) -> list[Waiver]:
+    """A stack's waivers, for this project's stacks and other programs' alike: each names a rule that exists and
+    gives a reason in words (issue 18)."""
+    entries = settings.get("waive") if isinstance(settings, dict) else None
+    known = {r.id for r in RULES}
+    waivers = []
+    for index, entry in enumerate(entries or []):
+        at = f"{where}.waive[{index}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("rule"), str):
+            raise UsageError(f"{at}: give {{rule: <id>, reason: <why>}}")
+        rule, reason = entry["rule"], entry.get("reason")
+        if rule not in known:
+            near = difflib.get_close_matches(rule, sorted(known), n=1, cutoff=0.5)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; rules: {', '.join(sorted(known))}"
+            raise UsageError(f"{at}.rule: no rule {rule[:40]!r}{hint}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise UsageError(f"{at}.reason: say why {rule} does not apply here (got {str(reason)[:40]!r})")
+        waivers.append(Waiver(rule, reason.strip()))
+    return waivers
+
+
 class PreflightFailed(Exception):
     """Preflight rules found errors: nothing is written."""
 
@@ -266,12 +304,7 @@ def stack_settings(project: Project, stack: str) -> tuple[bool | None, list[Waiv
     """The stack's `production` flag and its preflight waivers (`<project>:production`, `<project>:preflight`)."""
     entries = stack_entries(project, stack)
     production = entries.get(f"{project.name}:production", entries.get("production"))
-    preflight_settings = entries.get(f"{project.name}:preflight") or {}
-    waivers = [
-        Waiver(w["rule"], w["reason"])
-        for w in (preflight_settings.get("waive") or [])
-        if isinstance(w, dict) and "rule" in w and "reason" in w
-    ]
+    waivers = _waivers(entries.get(f"{project.name}:preflight") or {}, f"stack {stack!r}: {project.name}:preflight")
     if production is None:
         return False, waivers
     try:  # as the program reads it (a pydantic bool: "false", "no", "off" are false), never bool("false")
@@ -288,7 +321,7 @@ def preflight(evaluation: Evaluation, project: Project, stack: str) -> list[Find
 
 
 def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
-    stacks = project.stacks() if args.all_stacks else args.stack
+    stacks = _chosen_stacks(args, project)
     results: dict[str, list[Finding]] = {}
     views = []
     for stack in stacks:

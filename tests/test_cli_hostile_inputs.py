@@ -191,3 +191,44 @@ def test_render_writes_nothing_outside_its_folder_whatever_the_names(tmp_path, c
         "deep/er/project/Pulumi.yaml",
         "deep/er/project/hostile_names.py",
     ]
+
+
+@pytest.mark.parametrize(
+    ("waiver", "expected"),
+    [
+        ("{rule: NGNIX, reason: Traefik serves class nginx here}", "no rule 'NGNIX'; did you mean 'NGINX'?"),
+        ("{rule: NGINX, reason: '            '}", "reason: say why NGINX does not apply here"),
+        ("NGINX", "waive[0]: give {rule: <id>, reason: <why>}"),
+    ],
+    ids=["a misspelt rule", "a blank reason", "not a mapping"],
+)
+def test_a_waiver_names_a_real_rule_and_gives_a_reason(tmp_path, capsys, waiver, expected):
+    # issues 18 and 20: a waiver of a rule that does not exist, or with a blank reason, was accepted.
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text(f"config:\n  mine:preflight:\n    waive:\n      - {waiver}\n")
+    (tmp_path / "mine.py").write_text("def build():\n    pass\n")
+    argv = ["--project-dir", str(tmp_path), "check", "--program", "mine:build", "--stack", "dev"]
+    _fails_cleanly(capsys, argv, expected)
+
+
+def test_all_stacks_without_stack_files_is_an_error(tmp_path, capsys):
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "mine.py").write_text("def build():\n    pass\n")
+    for command in (["check"], ["diff", "--against-ref", "HEAD"]):
+        argv = ["--project-dir", str(tmp_path), *command, "--program", "mine:build", "--all-stacks"]
+        _fails_cleanly(capsys, argv, "--all-stacks: no stack files")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_render_into_a_read_only_folder_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    _fails_cleanly(capsys, ["render", "--stack", "dev", "--out", str(out / "r")], "cannot write there")
+
+
+def test_a_render_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
+    # issue 19: an --out that cannot be written ended as "a bug of ours"; a folder below a file cannot be made by
+    # anyone, root included.
+    (tmp_path / "file").write_text("x")
+    _fails_cleanly(capsys, ["render", "--stack", "dev", "--out", str(tmp_path / "file" / "r")], "cannot write there")
