@@ -32,7 +32,7 @@ from .preflight.engine import format_sarif as preflight_sarif
 from .preflight.engine import format_text as preflight_text
 from .preflight.view import from_evaluation
 from .preview import preview_table
-from .revision import RevisionError, render_revision
+from .revision import SALT_VARIABLE, RevisionError, render_revision
 from .stackfile import Project, StackFileError, stack_entries
 
 PROJECT_NAME = "cluster-tls"
@@ -166,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
     render = commands.add_parser("render", parents=[common], help="write every Kubernetes object and Helm release")
     render.add_argument("--stack", required=True)
+    render.add_argument("--salted-for-diff", action="store_true", help=argparse.SUPPRESS)
     render.add_argument(
         "--out", type=Path, required=True, help="output folder: new, empty, or written by an earlier render"
     )
@@ -213,7 +214,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "render":
         if args.out.exists() and not args.out.is_dir():
             raise UsageError(f"--out {args.out} is a file, not a folder")
-        salt = os.environ.get("CLUSTER_TLS_SECRET_SALT")  # set by a `diff --against-ref` of a later revision
+        # Only the base side of a `diff --against-ref` renders salted digests, into the diff's own scratch folder:
+        # a salt known outside one diff would let its holder test guesses of low-entropy secrets (issue 19).
+        salt = os.environ.get(SALT_VARIABLE) if args.salted_for_diff else None
         token = SECRET_SALT.set(bytes.fromhex(salt) if salt else None)
         try:
             evaluation = evaluate(args.stack, project, program)
@@ -246,7 +249,6 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
         raise UsageError("--against and --against-dir compare one stack: give --stack once")
     # One random salt for both sides: a changed secret is seen as changed, never shown (cluster_tls/diffing.py).
     salt = os.urandom(16)
-    os.environ["CLUSTER_TLS_SECRET_SALT"] = salt.hex()
     token = SECRET_SALT.set(salt)
     try:
         per_stack, labels = {}, {}
@@ -261,7 +263,6 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
             per_stack[stack] = structural_diff(before, after)
     finally:
         SECRET_SALT.reset(token)
-        os.environ.pop("CLUSTER_TLS_SECRET_SALT", None)
     if args.format == "markdown":
         sys.stdout.write(format_markdown(per_stack, labels))
     elif args.format == "json":
@@ -348,7 +349,7 @@ def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any
 def _render_at(project: Project, ref: str, stack: str) -> dict[str, str]:
     with tempfile.TemporaryDirectory(prefix="cluster-tls-base-") as out:
         try:
-            return render_revision(project.root, ref, stack, Path(out) / "render")
+            return render_revision(project.root, ref, stack, Path(out) / "render", SECRET_SALT.get())
         except RevisionError as error:
             if "no file" in str(error):
                 return {}  # the stack is new in this change

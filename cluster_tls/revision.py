@@ -74,8 +74,16 @@ def _extract(tar: tarfile.TarFile, into: Path) -> None:
     tar.extractall(into)  # noqa: S202 - members checked above
 
 
-def render_revision(repo: Path, ref: str, stack: str, out: Path) -> dict[str, str]:
-    """Render `stack` at git revision `ref` of the repository at `repo` into `out`; return the files."""
+SALT_VARIABLE = "CLUSTER_TLS_SECRET_SALT"
+
+
+def render_revision(repo: Path, ref: str, stack: str, out: Path, salt: bytes | None = None) -> dict[str, str]:
+    """Render `stack` at git revision `ref` of the repository at `repo` into `out`; return the files.
+
+    With `salt` (the diff's), secrets render as salted digests, so that a changed one shows as changed: the salt goes
+    to that one child in its environment, with `--salted-for-diff`; a revision from before that flag reads the
+    environment alone, so it is asked again without it.
+    """
     commit = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
     prefix = _git(repo, "rev-parse", "--show-prefix").strip()
     archive = _git(repo, "archive", "--format=tar", commit, binary=True)
@@ -85,28 +93,29 @@ def render_revision(repo: Path, ref: str, stack: str, out: Path) -> dict[str, st
             _extract(tar, tree)
         project = tree / prefix
         mapping = ",".join(f"{k}={v}" for k, v in _package_dirs(project).items())
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH"))}
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-S",
-                "-c",
-                _BOOTSTRAP,
-                str(project),
-                sysconfig.get_paths()["purelib"],
-                mapping,
-                "--project-dir",
-                str(project),
-                "render",
-                "--stack",
-                stack,
-                "--out",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH", SALT_VARIABLE))}
+        if salt is not None:
+            env[SALT_VARIABLE] = salt.hex()
+        argv = [
+            sys.executable,
+            "-S",
+            "-c",
+            _BOOTSTRAP,
+            str(project),
+            sysconfig.get_paths()["purelib"],
+            mapping,
+            "--project-dir",
+            str(project),
+            "render",
+            "--stack",
+            stack,
+            "--out",
+            str(out),
+        ]
+        flag = ["--salted-for-diff"] if salt is not None else []
+        result = subprocess.run([*argv, *flag], capture_output=True, text=True, env=env)
+        if flag and result.returncode == 2 and "--salted-for-diff" in result.stderr:  # an older revision
+            result = subprocess.run(argv, capture_output=True, text=True, env=env)
         if result.returncode != 0:
             raise RevisionError(f"rendering stack {stack!r} at {ref} ({commit[:12]}) failed: {result.stderr.strip()}")
     return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.yaml"))}

@@ -116,3 +116,20 @@ def test_against_ref_uses_that_revisions_own_code(project, capsys):
     code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")
     assert code == 1, out
     assert '"name": "https-old"' in out and '"name": "https"' in out
+
+
+def test_render_never_writes_salted_digests_whatever_the_environment(project, capsys, monkeypatch, tmp_path):
+    # issue 19: render honoured CLUSTER_TLS_SECRET_SALT (meant for a diff's base side) and wrote [secret:<HMAC>]
+    # digests into rendered files, which let anyone with the salt test guesses of low-entropy secrets.
+    edit(
+        project,
+        "dev",
+        "    prometheus: false\n",
+        "    prometheus: false\n    values:\n      podLabels:\n        owner:\n          secure: v1:AAAA\n",
+    )
+    monkeypatch.setenv("CLUSTER_TLS_SECRET_SALT", "00" * 16)
+    out = tmp_path / "render"
+    assert main(["--project-dir", str(project), "render", "--stack", "dev", "--out", str(out)]) == 0
+    texts = [p.read_text() for p in out.rglob("*.yaml")]
+    assert any("[secret]" in t for t in texts)
+    assert not any("[secret:" in t for t in texts)
