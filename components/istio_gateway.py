@@ -138,6 +138,7 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
                 "set exactly one of issuer / issuerFrom (issue a certificate) or existingSecret / certificateFrom "
                 "(serve one made elsewhere)"
             )
+        self._release_serves_this_mode()
         if self.issuer_from or self.certificate_from or self.client_ca_from:
             return self  # checked again once the stack has resolved the links
         dupes = sorted({h for h in self.hosts if self.hosts.count(h) > 1})
@@ -172,6 +173,26 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
             if issuer is not None and not issuer.usable_from(self.workload_namespace):
                 raise ValueError(f"issuer {issuer.name!r} is an Issuer outside {self.workload_namespace!r}")
         return self
+
+    def _release_serves_this_mode(self) -> None:
+        """The istio/gateway chart's workload serves only mode istio (issue 19, checked against the charts)."""
+        if not self.release.install:
+            return
+        if self.mode == "gatewayApi":
+            # A Gateway API Gateway without spec.addresses gets a workload Istio deploys for it (<name>-istio); the
+            # chart's would serve nothing (istio.io "Gateway API" docs, automated deployment).
+            raise ValueError(
+                "release.install with mode gatewayApi: Istio deploys its own workload for a Gateway API Gateway, so "
+                "the chart's would serve nothing; use mode istio with the release, or release.install: false"
+            )
+        if self.mode == "legacyMount":
+            # The istio/gateway chart mounts only .Values.volumes/volumeMounts, empty by default
+            # (istio.io/istio manifests/charts/gateway/templates/deployment.yaml L62-65 and L107-108,
+            # values.yaml L203 and L207, module version v0.0.0-20260827124520-eed52ebb66ad).
+            raise ValueError(
+                "release.install with mode legacyMount: the istio/gateway chart mounts no "
+                "istio-ingressgateway-certs, so the Gateway would name files that do not exist; use mode istio (SDS)"
+            )
 
     def links(self) -> list[tuple[str, str, str]]:
         return [

@@ -180,6 +180,8 @@ def test_mutual_tls_with_an_acme_certificate_brings_the_client_ca_as_cacert(run,
         ({"existingSecret": {"name": "x", "dnsNames": ["httpbin.example.com"]}}, "set exactly one of issuer"),
         ({"mode": "gatewayApi", "gatewayNamespace": "other"}, "the workload runs in the Gateway's namespace"),
         ({"release": {"exposure": {"type": "LoadBalancer", "httpNodePort": 32000}}}, "need type: NodePort"),
+        ({"mode": "gatewayApi", "release": {"install": True}}, "Istio deploys its own workload"),
+        ({"mode": "legacyMount", "release": {"install": True}}, "mounts no istio-ingressgateway-certs"),
         (
             {"issuer": {"name": "ca", "kind": "Issuer", "namespace": "apps", "type": "ca"}},
             "is an Issuer outside 'istio-system'",
