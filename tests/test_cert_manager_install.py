@@ -98,3 +98,34 @@ def test_values_validate_against_the_chart_schema(schemas, args):
 def test_the_chart_schema_catches_a_misspelled_user_value(schemas):
     values = CertManagerInstallArgs(values={"replicaCont": 2}).helm_values()
     assert any("replicaCont" in e for e in schemas.helm_values_errors("cert-manager", values))
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("v1.21.1", {"config": {"gatewayAPI": {"enabled": True}}}),
+        ("v1.20.2", {"config": {"enableGatewayAPI": True}}),
+        ("v1.15.0", {"config": {"enableGatewayAPI": True}}),
+        ("v1.14.5", {"featureGates": "ExperimentalGatewayAPISupport=true"}),
+    ],
+)
+def test_gateway_api_support_is_switched_on_the_way_the_pinned_version_reads_it(version, expected):
+    # issue 19: config.gatewayAPI.enabled went to versions before v1.21, whose controllers decode their configuration
+    # strictly and know only enableGatewayAPI (v1.15-v1.20) or the feature gate (before).
+    values = CertManagerInstallArgs(version=version, gateway_api=True).helm_values()
+    for key, want in expected.items():
+        got = values[key]
+        assert (got if isinstance(got, str) else {k: got[k] for k in want}) == want
+    stale = {"gatewayAPI", "enableGatewayAPI"} - set(expected.get("config", {}))
+    assert not stale & set(values.get("config") or {})
+    assert CertManagerInstallArgs(version=version, values=values).ref().gateway_api
+
+
+def test_the_feature_gate_joins_gates_the_user_set():
+    args = CertManagerInstallArgs(
+        version="v1.14.5", gateway_api=True, values={"featureGates": "AdditionalCertificateOutputFormats=true"}
+    )
+    assert (
+        args.helm_values()["featureGates"]
+        == "AdditionalCertificateOutputFormats=true,ExperimentalGatewayAPISupport=true"
+    )

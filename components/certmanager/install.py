@@ -38,6 +38,15 @@ def _resolver(value: str) -> str:
 Resolver = Annotated[str, AfterValidator(_resolver)]
 
 
+def _gateway_api_in(values: dict[str, Any]) -> bool:
+    """Gateway API support switched on through the chart values themselves, in any version's form."""
+    config = values.get("config") or {}
+    gates = str(values.get("featureGates") or "")
+    return bool((config.get("gatewayAPI") or {}).get("enabled") or config.get("enableGatewayAPI")) or (
+        "ExperimentalGatewayAPISupport=true" in gates
+    )
+
+
 class CertManagerInstallArgs(Spec):
     """Settings of the `cert-manager` chart (jetstack). Defaults install v1.21.1 with its CRDs."""
 
@@ -70,7 +79,8 @@ class CertManagerInstallArgs(Spec):
     gateway_api: bool = Field(
         False,
         description="Gateway API support (cert-manager issues Certificates for annotated Gateways); needs the Gateway "
-        "API CRDs installed before cert-manager starts. Chart value config.gatewayAPI.enabled (v1.21 values.yaml).",
+        "API CRDs installed before cert-manager starts. Chart value config.gatewayAPI.enabled from v1.21, "
+        "config.enableGatewayAPI in v1.15-v1.20, the ExperimentalGatewayAPISupport feature gate before.",
     )
     webhook_host_network: bool = Field(
         False,
@@ -146,8 +156,7 @@ class CertManagerInstallArgs(Spec):
             service_account_name=service_account or None,
             version=self.version,
             dns01_recursive_nameservers_only=self.dns01_recursive_nameservers_only,
-            gateway_api=self.gateway_api
-            or bool(((self.values.get("config") or {}).get("gatewayAPI") or {}).get("enabled")),
+            gateway_api=self.gateway_api or _gateway_api_in(self.values),
         )
 
     def helm_values(self) -> dict[str, Any]:
@@ -172,12 +181,27 @@ class CertManagerInstallArgs(Spec):
             # 10250 is the kubelet's, so securePort must move.
             ours["webhook"] = {"hostNetwork": True, "securePort": 10260}
         if self.gateway_api:
-            ours["config"] = {
+            ours |= self._gateway_api_values()
+        return deep_merge(self.values, ours)
+
+    def _gateway_api_values(self) -> dict[str, Any]:
+        """The switch the pinned version reads; the controller decodes its configuration strictly (issue 19)."""
+        version = version_tuple(self.version)
+        if version < (1, 15, 0):
+            # Before v1.15 only the alpha feature gate (internal/controller/feature/features.go v1.14.0 L60-62,
+            # chart value featureGates, values.yaml v1.14.0 L121).
+            gates = [g for g in str(self.values.get("featureGates") or "").split(",") if g]
+            return {"featureGates": ",".join([*gates, "ExperimentalGatewayAPISupport=true"])}
+        # v1.15-v1.20: ControllerConfiguration.enableGatewayAPI (pkg/apis/config/controller/v1alpha1/types.go
+        # v1.15.0 L84-87); v1.21 replaced it with gatewayAPI.enabled (types.go v1.21.0 L89-90, L152-153).
+        switch = {"gatewayAPI": {"enabled": True}} if version >= (1, 21, 0) else {"enableGatewayAPI": True}
+        return {
+            "config": {
                 "apiVersion": "controller.config.cert-manager.io/v1alpha1",
                 "kind": "ControllerConfiguration",
-                "gatewayAPI": {"enabled": True},
+                **switch,
             }
-        return deep_merge(self.values, ours)
+        }
 
 
 class CertManagerInstall(TLSComponent):
