@@ -55,16 +55,6 @@ class Engine:
         # The inline program's process (this one) and every child the CLI starts read the same settings.
         os.environ.update({k: v for k, v in self.env().items() if k != "PATH"})
 
-    def cli(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(self.bin / "pulumi"), *args],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **self.env()},
-            cwd=cwd,
-            timeout=600,
-        )
-
     @contextlib.contextmanager
     def stack_of(
         self, stack_file: Path, stack: str, folder: Path, config: dict[str, Any], without: tuple[str, ...] = ()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +94,3 @@ def serve_and_connect(
             return tls_request(server.port, context, server_name)
         finally:
             server.result.done.wait(5)
-
-
-__all__ = ["IssuedPair", "check_against_spec", "issued", "serve_and_connect", "ssl"]
