@@ -335,13 +335,16 @@ def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any
         # Let's Encrypt counts certificates per registered domain across every stack that uses the same account.
         together = StackView(objects=[o for v in views for o in v.objects])
         results["all stacks"] = run_rules(together, rules=[r for r in RULES if r.id == "LE1"])
-    for stack, findings in results.items():
-        if args.format == "json":
-            sys.stdout.write(preflight_json(findings, stack))
-        elif args.format == "sarif":
-            location = str(project.stack_file(stack).relative_to(project.root)) if stack in stacks else "Pulumi.yaml"
-            sys.stdout.write(preflight_sarif(findings, stack, location))
-        else:
+    if args.format == "json":
+        sys.stdout.write(preflight_json(results))
+    elif args.format == "sarif":
+
+        def location(stack: str) -> str:
+            return str(project.stack_file(stack).relative_to(project.root)) if stack in stacks else "Pulumi.yaml"
+
+        sys.stdout.write(preflight_sarif({stack: (found, location(stack)) for stack, found in results.items()}))
+    else:
+        for stack, findings in results.items():
             sys.stdout.write(preflight_text(findings, stack))
     return 2 if any(preflight_errors(f) for f in results.values()) else 0
 

@@ -559,3 +559,23 @@ def test_check_formats_and_errors_fail_render(tmp_path, capsys):
     )
     assert main(["--project-dir", str(tmp_path), "render", "--stack", "dev", "--out", str(out)]) == 0
     assert "[waived: a throwaway leaf for a demo]" in capsys.readouterr().err
+
+
+def test_several_stacks_give_one_json_document_and_one_sarif_log(capsys):
+    # issue 20: --all-stacks and several --stack printed several documents back to back.
+    stacks = PROJECT.stacks()
+    assert main(["--project-dir", str(PROJECT.root), "check", "--all-stacks", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)  # one document, or this raises
+    assert [d["stack"] for d in document["stacks"]] == [*stacks, "all stacks"]
+    argv = ["--project-dir", str(PROJECT.root), "check", "--stack", "dev", "--stack", "prod", "--format", "sarif"]
+    assert main(argv) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    assert sarif["version"] == "2.1.0" and len(sarif["runs"]) == 2
+    assert [r["automationDetails"]["id"] for r in sarif["runs"]] == ["cluster-tls/dev/", "cluster-tls/prod/"]
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for run in sarif["runs"]
+        for result in run["results"]
+        for loc in result["locations"]
+    }
+    assert uris <= {"stacks/Pulumi.dev.yaml", "stacks/Pulumi.prod.yaml"}

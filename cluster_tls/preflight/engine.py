@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .view import Obj, StackView
 
@@ -77,41 +77,50 @@ def format_text(findings: list[Finding], stack: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_json(findings: list[Finding], stack: str) -> str:
-    return json.dumps({"stack": stack, "findings": [f.as_json() for f in findings]}, indent=2, sort_keys=True) + "\n"
+def _json_document(findings: list[Finding], stack: str) -> dict[str, Any]:
+    return {"stack": stack, "findings": [f.as_json() for f in findings]}
 
 
-def format_sarif(findings: list[Finding], stack: str, location: str) -> str:
-    """SARIF 2.1.0, for code-scanning annotations on pull requests (located at the stack file)."""
+def format_json(results: dict[str, list[Finding]]) -> str:
+    """One JSON document: a stack's `{stack, findings}`, or `{stacks: [...]}` for several (issue 20)."""
+    documents = [_json_document(findings, stack) for stack, findings in results.items()]
+    body = documents[0] if len(documents) == 1 else {"stacks": documents}
+    return json.dumps(body, indent=2, sort_keys=True) + "\n"
+
+
+def _sarif_run(findings: list[Finding], stack: str, location: str) -> dict[str, Any]:
     from . import rules as _rules  # noqa: F401 - the catalogue
 
     used = sorted({f.rule for f in findings})
     catalogue = {r.id: r for r in RULES}
+    return {
+        "automationDetails": {"id": f"cluster-tls/{stack}/"},  # one category per stack in code scanning
+        "tool": {
+            "driver": {
+                "name": "cluster-tls",
+                "informationUri": "https://github.com/your-org/cluster-tls",
+                "rules": [{"id": r, "shortDescription": {"text": catalogue[r].title}} for r in used if r in catalogue],
+            }
+        },
+        "results": [
+            {
+                "ruleId": f.rule,
+                "level": "error" if f.severity == "error" and not f.waived else "warning",
+                "message": {"text": f"{f.object}: {f.message}"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": location}}}],
+                **({"suppressions": [{"kind": "inSource", "justification": f.waived}]} if f.waived else {}),
+            }
+            for f in findings
+        ],
+    }
+
+
+def format_sarif(results: dict[str, tuple[list[Finding], str]]) -> str:
+    """One SARIF 2.1.0 log, one run per stack (each located at its stack file), for code-scanning annotations:
+    code scanning takes one log per upload (issue 20)."""
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "cluster-tls",
-                        "informationUri": "https://github.com/your-org/cluster-tls",
-                        "rules": [
-                            {"id": r, "shortDescription": {"text": catalogue[r].title}} for r in used if r in catalogue
-                        ],
-                    }
-                },
-                "results": [
-                    {
-                        "ruleId": f.rule,
-                        "level": "error" if f.severity == "error" and not f.waived else "warning",
-                        "message": {"text": f"{f.object}: {f.message}"},
-                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": location}}}],
-                        **({"suppressions": [{"kind": "inSource", "justification": f.waived}]} if f.waived else {}),
-                    }
-                    for f in findings
-                ],
-            }
-        ],
+        "runs": [_sarif_run(findings, stack, location) for stack, (findings, location) in results.items()],
     }
     return json.dumps(sarif, indent=2, sort_keys=True) + "\n"
