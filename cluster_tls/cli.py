@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from . import __version__
+from .components import secret_guard
 from .diffing import format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_stack
@@ -94,11 +95,24 @@ def load_program(spec: str, project: Project) -> Callable[[], Any]:
 _ONE_SHOT_PROCESS = False
 
 
+def _validation_lines(error: ValidationError) -> str:
+    """One line per problem, naming the model, the field path and the value, never pydantic's dump (issue 18)."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        path = ".".join(str(part) for part in problem["loc"]) or "(the arguments)"
+        value = problem.get("input")
+        got = f" (got {value!r:.80})" if isinstance(value, str | int | float | bool) else ""
+        lines.append(f"  - {error.title}.{path}: {problem['msg']}{got}")
+    guard = secret_guard.active()  # the stack program's secrets, if it ran
+    text = "\n".join(lines)
+    return guard.redact(text) if guard is not None else text
+
+
 def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = None) -> Evaluation:
     try:
         return run_stack(program or _default_program(project), project, stack, leave_garbage=_ONE_SHOT_PROCESS)
     except ValidationError as error:
-        raise EvaluationError(f"stack {stack!r}: invalid component arguments:\n{error}") from None
+        raise EvaluationError(f"stack {stack!r}: invalid component arguments:\n{_validation_lines(error)}") from None
     except (StackFileError, UsageError):
         raise
     except Exception as error:  # the program's own error, e.g. StackConfigError or a refused combination

@@ -232,3 +232,18 @@ def test_a_render_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
     # anyone, root included.
     (tmp_path / "file").write_text("x")
     _fails_cleanly(capsys, ["render", "--stack", "dev", "--out", str(tmp_path / "file" / "r")], "cannot write there")
+
+
+def test_invalid_component_arguments_are_one_line_each_not_a_pydantic_dump(tmp_path, capsys):
+    # issue 18: a program's own bad argument printed "1 validation error for HubbleTLSArgs" over three lines.
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    (tmp_path / "mine_hubble.py").write_text(
+        "from cluster_tls.components import HubbleTLS\n"
+        "def build():\n    HubbleTLS('h', {'ciliumVersion': '1.18.12', 'certValidityDays': 'many'})\n"
+    )
+    argv = ["--project-dir", str(tmp_path), "preview", "--program", "mine_hubble:build", "--stack", "dev"]
+    _fails_cleanly(capsys, argv, "  - HubbleTLSArgs.certValidityDays: Input should be a valid integer (got 'many')")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "validation error for" not in err and "errors.pydantic.dev" not in err and len(err.splitlines()) == 2
