@@ -26,6 +26,16 @@ def _project(tmp_path: Path, stack_text: str | bytes) -> Path:
     return tmp_path
 
 
+def _own_program(folder: Path, module: str, source: str, config: str | None = "config: {}\n") -> list[str]:
+    """A user's own program `module:build` in `folder` (project `mine`, stack file `dev`): its CLI arguments."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    if config is not None:
+        (folder / "Pulumi.dev.yaml").write_text(config)
+    (folder / f"{module}.py").write_text(source)
+    return ["--project-dir", str(folder), "--program", f"{module}:build"]
+
+
 def _fails_cleanly(capsys, argv: list[str], expected: str) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -178,13 +188,8 @@ def test_render_writes_nothing_outside_its_folder_whatever_the_names(tmp_path, c
     # issue 19: a ConfigMap named '../../x' escaped manifests/, a component named '../../../../evil-component' wrote
     # three levels above --out.
     project = tmp_path / "deep" / "er" / "project"
-    project.mkdir(parents=True)
-    (project / "Pulumi.yaml").write_text("name: hostile\nruntime: python\n")
-    (project / "Pulumi.dev.yaml").write_text("config: {}\n")
-    (project / "hostile_names.py").write_text(program)
-    out = project / "out"
-    argv = ["--project-dir", str(project), "render", "--program", "hostile_names:build", "--stack", "dev"]
-    _fails_cleanly(capsys, [*argv, "--out", str(out)], "which would leave its folder")
+    own = _own_program(project, "hostile_names", program)
+    _fails_cleanly(capsys, ["render", *own, "--stack", "dev", "--out", str(project / "out")], "would leave its folder")
     written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
     assert sorted(p for p in written if "__pycache__" not in p) == [
         "deep/er/project/Pulumi.dev.yaml",
@@ -204,27 +209,15 @@ def test_render_writes_nothing_outside_its_folder_whatever_the_names(tmp_path, c
 )
 def test_a_waiver_names_a_real_rule_and_gives_a_reason(tmp_path, capsys, waiver, expected):
     # issues 18 and 20: a waiver of a rule that does not exist, or with a blank reason, was accepted.
-    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
-    (tmp_path / "Pulumi.dev.yaml").write_text(f"config:\n  mine:preflight:\n    waive:\n      - {waiver}\n")
-    (tmp_path / "mine.py").write_text("def build():\n    pass\n")
-    argv = ["--project-dir", str(tmp_path), "check", "--program", "mine:build", "--stack", "dev"]
-    _fails_cleanly(capsys, argv, expected)
+    config = f"config:\n  mine:preflight:\n    waive:\n      - {waiver}\n"
+    own = _own_program(tmp_path, "mine", "def build():\n    pass\n", config)
+    _fails_cleanly(capsys, ["check", *own, "--stack", "dev"], expected)
 
 
 def test_all_stacks_without_stack_files_is_an_error(tmp_path, capsys):
-    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
-    (tmp_path / "mine.py").write_text("def build():\n    pass\n")
+    own = _own_program(tmp_path, "mine", "def build():\n    pass\n", config=None)
     for command in (["check"], ["diff", "--against-ref", "HEAD"]):
-        argv = ["--project-dir", str(tmp_path), *command, "--program", "mine:build", "--all-stacks"]
-        _fails_cleanly(capsys, argv, "--all-stacks: no stack files")
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_render_into_a_read_only_folder_is_a_usage_error(tmp_path, capsys):
-    out = tmp_path / "ro"
-    out.mkdir()
-    out.chmod(0o500)
-    _fails_cleanly(capsys, ["render", "--stack", "dev", "--out", str(out / "r")], "cannot write there")
+        _fails_cleanly(capsys, [*command, *own, "--all-stacks"], "--all-stacks: no stack files")
 
 
 def test_a_render_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
@@ -236,13 +229,11 @@ def test_a_render_that_cannot_be_written_is_a_usage_error(tmp_path, capsys):
 
 def test_invalid_component_arguments_are_one_line_each_not_a_pydantic_dump(tmp_path, capsys):
     # issue 18: a program's own bad argument printed "1 validation error for HubbleTLSArgs" over three lines.
-    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
-    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
-    (tmp_path / "mine_hubble.py").write_text(
+    source = (
         "from cluster_tls.components import HubbleTLS\n"
         "def build():\n    HubbleTLS('h', {'ciliumVersion': '1.18.12', 'certValidityDays': 'many'})\n"
     )
-    argv = ["--project-dir", str(tmp_path), "preview", "--program", "mine_hubble:build", "--stack", "dev"]
+    argv = ["preview", *_own_program(tmp_path, "mine_hubble", source), "--stack", "dev"]
     _fails_cleanly(capsys, argv, "  - HubbleTLSArgs.certValidityDays: Input should be a valid integer (got 'many')")
     assert main(argv) == 2
     err = capsys.readouterr().err
