@@ -28,9 +28,14 @@ def _contains_output(value: Any) -> bool:
     return False
 
 
+# Shorter values cannot be found by substring without marking every input that contains them ("a" in every
+# host name, issue 19); Pulumi still keeps the config value itself a secret wherever it flows.
+MIN_SECRET_CHARS = 4
+
+
 class SecretGuard:
     def __init__(self, secrets: Iterable[str]):
-        self.secrets = tuple(sorted({s for s in secrets if isinstance(s, str) and s}))
+        self.secrets = tuple(sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS}))
 
     def contains(self, value: Any) -> bool:
         if isinstance(value, str):

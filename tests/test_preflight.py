@@ -444,6 +444,25 @@ def test_the_production_flag_reads_as_the_program_reads_it(value, production, tm
     assert stack_settings(Project.find(tmp_path), "s")[0] is production
 
 
+@pytest.mark.parametrize(
+    ("inputs", "found"),
+    [
+        ({"spec": {"env": [{"name": "API_TOKEN", "value": "abc123"}]}}, ["spec.env[0].value"]),
+        ({"metadata": {"labels": {"token": "abc123"}}}, ["metadata.labels.token"]),
+        ({"values": {"db": {"adminPassword": "hunter22"}}}, ["values.db.adminPassword"]),
+        ({"spec": {"secretName": "web-tls", "tls": {"credentialName": "web-tls"}}}, []),
+        ({"spec": {"env": [{"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "t", "key": "k"}}}]}}, []),
+        ({"spec": {"tokenSecretRef": {"name": "t", "key": "token"}}}, []),
+    ],
+    ids=["env token", "token label", "password in values", "secret references", "env from a Secret", "token ref"],
+)
+def test_credentials_in_plain_inputs_are_found_by_what_names_them(inputs, found):
+    # issue 19: I1 missed `env: [{name: API_TOKEN, value: ...}]` and a `token:` label.
+    i1 = [r for r in RULES if r.id == "I1"]
+    findings = run_rules(StackView(plain_inputs={"r": inputs}), rules=i1)
+    assert [f.message.split(" holds")[0] for f in findings] == found
+
+
 def test_every_rule_has_fixtures():
     tested = set(FIXTURES) | {"A3", "A5", "V1", "G1"}
     assert {r.id for r in RULES} <= tested

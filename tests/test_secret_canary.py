@@ -208,3 +208,13 @@ def test_secret_fields_and_secret_helm_values_stay_secret(tmp_path, path, kind, 
             if isinstance(value, Secret) and canary in str(value.reveal())
         ]
         assert revealed, f"{'.'.join(path)} reached no resource"
+
+
+def test_a_secret_too_short_to_find_does_not_mark_every_input():
+    # issue 19: a one-character secret marked every input containing that letter as secret
+    # (paths became helm/[secret]/...).
+    from cluster_tls.components.secret_guard import SecretGuard
+
+    guard = SecretGuard(["a", "xy", "S3cr.et-Ünïcode"])
+    assert guard.redact("cert-manager a.b S3cr.et-Ünïcode") == "cert-manager a.b [secret]"
+    assert not guard.contains("cert-manager") and guard.contains({"k": ["S3cr.et-Ünïcode"]})

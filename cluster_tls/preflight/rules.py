@@ -578,14 +578,30 @@ def ca_not_replicated(view: StackView) -> Findings:
 # --- I. secrets in state -------------------------------------------------------------------------------------
 
 _PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-_CREDENTIAL_KEYS = {"secretkey", "secretid", "apitoken", "accesskey", "password", "kubeconfig"}
+# A key names a credential when its last word does (API_TOKEN, dbPassword, secretKey, clientSecret, kubeconfig);
+# key material is found by its PEM header instead (a `privateKey` is a file path in Istio, settings in cert-manager);
+# references to secrets (secretName, credentialName, tokenSecretRef) end in another word.
+_CREDENTIAL_KEY = re.compile(
+    r"(password|passwd|passphrase|token|apikey|accesskey|secretkey|secretid|clientsecret|kubeconfig)$"
+)
+
+
+def _is_credential_key(key: object) -> bool:
+    return bool(_CREDENTIAL_KEY.search(re.sub(r"[^a-z0-9]", "", str(key).lower())))
+
+
+def _filled(item: object) -> bool:
+    return isinstance(item, str) and bool(item) and item != REDACTED
 
 
 def _plain_secrets(value, path: str = "") -> Iterator[str]:
     if isinstance(value, dict):
+        # An environment variable ({name: API_TOKEN, value: ...}) names its credential in `name`.
+        if _is_credential_key(value.get("name", "")) and _filled(value.get("value")):
+            yield f"{path}.value" if path else "value"
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
-            if isinstance(item, str) and item and item != REDACTED and str(key).lower() in _CREDENTIAL_KEYS:
+            if _filled(item) and _is_credential_key(key):
                 yield here
             yield from _plain_secrets(item, here)
     elif isinstance(value, list):
