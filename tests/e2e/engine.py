@@ -155,6 +155,22 @@ def _in_folder(folder: Path, program: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
+def local_chart_release(
+    name: str, chart: Path, namespace: str, values: dict[str, Any], **options: Any
+) -> Callable[[], None]:
+    """A program installing the chart folder `chart` as Helm release `name` with waits off: no pod runs here, so a
+    wait for Deployments or DaemonSets would never end."""
+
+    def program() -> None:
+        import pulumi_kubernetes as k8s
+
+        k8s.helm.v3.Release(
+            name, name=name, chart=str(chart), namespace=namespace, values=values, skip_await=True, **options
+        )
+
+    return program
+
+
 def events_of(kind: str):
     """An on_event callback that keeps the engine events holding `kind` (e.g. 'resource_pre_event')."""
     kept: list[Any] = []

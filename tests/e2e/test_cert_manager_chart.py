@@ -12,12 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
-from tests.e2e.engine import REPO, Engine
+from tests.e2e.engine import REPO, Engine, local_chart_release
 
 CHART = "cert-manager-v1.21.1"
 NAMESPACE = "cert-manager-chart"
@@ -88,20 +86,15 @@ def test_each_value_switches_on_what_it_is_for(stack, e2e_bin, tmp_path):
 
 def test_a_release_of_the_chart_installs_with_waits_off(engine: Engine, cluster, e2e_bin, tmp_path):
     values = {**_stack_values("dev", tmp_path), "crds": {"enabled": False}}  # the cluster has the CRDs already
-    chart = str(e2e_bin.parent / "charts" / CHART)
-
-    def program() -> None:
-        k8s.helm.v3.Release(
-            "cert-manager",
-            name="cert-manager",
-            chart=chart,
-            namespace=NAMESPACE,
-            create_namespace=True,
-            values=values,
-            skip_await=True,
-            disable_webhooks=True,  # no pod runs: no waits, no hook Job
-        )
-        pulumi.export("namespace", NAMESPACE)
+    # Hooks off too: the startupapicheck Job would wait for a pod.
+    program = local_chart_release(
+        "cert-manager",
+        e2e_bin.parent / "charts" / CHART,
+        NAMESPACE,
+        values,
+        create_namespace=True,
+        disable_webhooks=True,
+    )
 
     with engine.program_stack("e2e-cert-manager-chart", tmp_path / "project", program) as (_, stack):
         kube = cluster.kube

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import ssl
 
-import pulumi_kubernetes as k8s
 import pytest
 
-from tests.e2e.engine import REPO, Engine
+from tests.e2e.engine import REPO, Engine, local_chart_release
 from tests.e2e.live import compare_with_cluster, differences
 from tests.e2e.secrets import check_against_spec, issued, serve_and_connect
 
@@ -46,18 +45,7 @@ def chart_certificates(prod, cluster, engine, e2e_bin, tmp_path_factory):
     _, stack = prod
     assert stack.up(on_output=print).summary.result == "succeeded"
     hubble = stack.outputs()["hubble"].value
-    chart = str(e2e_bin.parent / "charts" / CHART)
-
-    def program() -> None:
-        k8s.helm.v3.Release(
-            "cilium",
-            name="cilium",
-            chart=chart,
-            namespace="kube-system",
-            values=hubble["helm_values"],
-            skip_await=True,
-        )
-
+    program = local_chart_release("cilium", e2e_bin.parent / "charts" / CHART, "kube-system", hubble["helm_values"])
     kube = cluster.kube
     with engine.program_stack("e2e-cilium", tmp_path_factory.mktemp("cilium") / "project", program) as (_, release):
         assert release.up(on_output=print).summary.result == "succeeded"
