@@ -369,7 +369,8 @@ def lets_encrypt_budget(view: StackView) -> Findings:
 # --- E. Hubble ------------------------------------------------------------------------------------------------
 
 
-# The Secrets Hubble's peers mount (Cilium chart templates hubble/tls-certmanager/*.yaml, 1.17-1.20): a leaf
+# The Secrets Hubble's peers mount (Cilium chart templates/hubble/tls-certmanager/*.yaml, read in 1.17.6; the same
+# names as HubbleTLS.chart_certificates, checked against the 1.17-1.20 charts): a leaf
 # written into one of them is Hubble's, whatever the Certificate is called. A CA certificate is not: a chain's root
 # is rightly selfSigned.
 HUBBLE_SECRETS = frozenset(
