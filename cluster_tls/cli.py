@@ -12,7 +12,6 @@ import importlib
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from .components import secret_guard
 from .diffing import format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_stack
+from .pool import Outcome, run_all
 from .preflight import Finding, StackView, Waiver, run_rules
 from .preflight import rules as _rules  # noqa: F401 - registers the rules
 from .preflight.engine import RULES
@@ -33,8 +33,9 @@ from .preflight.engine import format_sarif as preflight_sarif
 from .preflight.engine import format_text as preflight_text
 from .preflight.view import from_evaluation
 from .preview import preview_table
-from .revision import SALT_VARIABLE, RevisionError, render_revision
+from .revision import SALT_VARIABLE, RevisionError, RevisionRender, resolve_commit
 from .stackfile import Project, StackFileError, stack_entries
+from .unchanged import InputsError, Review
 
 PROJECT_NAME = "cluster-tls"
 # Written into every folder `render` fills, so that a later render may replace it and nothing else.
@@ -179,10 +180,15 @@ def _parser() -> argparse.ArgumentParser:
     preview = commands.add_parser("preview", parents=[common], help="list what the stack would create, with counts")
     preview.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
     render = commands.add_parser("render", parents=[common], help="write every Kubernetes object and Helm release")
-    render.add_argument("--stack", required=True)
+    rendered = render.add_mutually_exclusive_group(required=True)
+    rendered.add_argument("--stack")
+    rendered.add_argument("--all-stacks", action="store_true", help="every stack, each into <out>/<stack>")
     render.add_argument("--salted-for-diff", action="store_true", help=argparse.SUPPRESS)
     render.add_argument(
-        "--out", type=Path, required=True, help="output folder: new, empty, or written by an earlier render"
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: new, empty, or written by an earlier render (--all-stacks: one such folder per stack)",
     )
     check = commands.add_parser(
         "check", parents=[common], help="run the preflight rules alone (errors exit 2); text, json or sarif"
@@ -228,20 +234,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "render":
         if args.out.exists() and not args.out.is_dir():
             raise UsageError(f"--out {args.out} is a file, not a folder")
+        if args.all_stacks:
+            return _render_all(args, project, program)
         # Only the base side of a `diff --against-ref` renders salted digests, into the diff's own scratch folder:
         # a salt known outside one diff would let its holder test guesses of low-entropy secrets (issue 19).
         salt = os.environ.get(SALT_VARIABLE) if args.salted_for_diff else None
         token = SECRET_SALT.set(bytes.fromhex(salt) if salt else None)
         try:
-            evaluation = evaluate(args.stack, project, program)
-            files = render_files(evaluation)
+            files, warnings = _checked_render(args.stack, project, program)
         finally:
             SECRET_SALT.reset(token)
-        findings = preflight(evaluation, project, args.stack)
-        if preflight_errors(findings):
-            raise PreflightFailed(preflight_text(findings, args.stack))
-        for finding in findings:
-            print(f"{finding.line()}", file=sys.stderr)
+        for line in warnings:
+            print(line, file=sys.stderr)
         write_render(files, args.out)
         print(f"wrote {len(files)} files for stack {args.stack!r} to {args.out}")
         return 0
@@ -250,11 +254,69 @@ def _run(args: argparse.Namespace) -> int:
 
 def _chosen_stacks(args: argparse.Namespace, project: Project) -> list[str]:
     if not args.all_stacks:
-        return args.stack
-    stacks = project.stacks()
-    if not stacks:
-        raise UsageError(f"--all-stacks: no stack files (Pulumi.<stack>.yaml) in {project.stack_config_dir}")
+        stacks = list(dict.fromkeys(args.stack))
+    else:
+        stacks = project.stacks()
+        if not stacks:
+            raise UsageError(f"--all-stacks: no stack files (Pulumi.<stack>.yaml) in {project.stack_config_dir}")
+    for stack in stacks:
+        project.stack_file(stack)  # a name Pulumi accepts, before any folder is named after it
     return stacks
+
+
+class StackFailed(Exception):
+    """One stack of several could not be evaluated; the others were."""
+
+
+def _describe(error: BaseException) -> str:
+    """A stack's failure in one line, as `main` words it for a single stack."""
+    if isinstance(error, PreflightFailed):
+        return f"preflight rules failed; nothing was written:\n{error}".rstrip("\n")
+    if isinstance(error, StackFileError | EvaluationError | UsageError | RenderError | RevisionError):
+        return str(error)
+    return f"{type(error).__name__}: {error} (a bug of ours; set CLUSTER_TLS_DEBUG=1 for details)"
+
+
+def _report_failures(failures: dict[str, str]) -> None:
+    for stack, message in failures.items():
+        named = message if f"stack {stack!r}" in message else f"stack {stack!r}: {message}"
+        print(f"error: {named}", file=sys.stderr)
+
+
+def _values(outcomes: list[Outcome], failures: dict[str, str]) -> dict[str, Any]:
+    """The outcomes that succeeded; the others go into `failures`."""
+    values = {}
+    for outcome in outcomes:
+        if outcome.error is None:
+            values[outcome.item] = outcome.value
+        else:
+            failures[outcome.item] = outcome.error
+    return values
+
+
+def _checked_render(
+    stack: str, project: Project, program: Callable[[], Any] | None
+) -> tuple[dict[str, str], list[str]]:
+    """The stack's files and its preflight warnings; PreflightFailed if the rules found errors."""
+    evaluation = evaluate(stack, project, program)
+    files = render_files(evaluation)
+    findings = preflight(evaluation, project, stack)
+    if preflight_errors(findings):
+        raise PreflightFailed(preflight_text(findings, stack))
+    return files, [finding.line() for finding in findings]
+
+
+def _render_all(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
+    stacks = _chosen_stacks(args, project)
+    failures: dict[str, str] = {}
+    rendered = _values(run_all(stacks, lambda stack: _checked_render(stack, project, program), _describe), failures)
+    for stack, (files, warnings) in rendered.items():
+        for line in warnings:
+            print(line, file=sys.stderr)
+        write_render(files, args.out / stack)
+        print(f"wrote {len(files)} files for stack {stack!r} to {args.out / stack}")
+    _report_failures(failures)
+    return 2 if failures else 0
 
 
 def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
@@ -264,27 +326,85 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
     # One random salt for both sides: a changed secret is seen as changed, never shown (cluster_tls/diffing.py).
     salt = os.urandom(16)
     token = SECRET_SALT.set(salt)
+    failures: dict[str, str] = {}
     try:
-        per_stack, labels = {}, {}
-        for stack in stacks:
+        if args.against_ref is not None:
+            per_stack = _diff_against_ref(args, project, program, stacks, failures)
+            labels = dict.fromkeys(stacks, args.against_ref)
+        else:
+            (stack,) = stacks
             after = render_files(evaluate(stack, project, program))
             if args.against_dir is not None:
-                before, labels[stack] = _read_tree(args.against_dir), str(args.against_dir)
-            elif args.against is not None:
-                before, labels[stack] = render_files(evaluate(args.against, project, program)), args.against
+                before, label = _read_tree(args.against_dir), str(args.against_dir)
             else:
-                before, labels[stack] = _render_at(project, args.against_ref, stack), args.against_ref
-            per_stack[stack] = structural_diff(before, after)
+                before, label = render_files(evaluate(args.against, project, program)), args.against
+            per_stack, labels = {stack: structural_diff(before, after)}, {stack: label}
     finally:
         SECRET_SALT.reset(token)
+    if len(stacks) == 1 and failures:
+        raise StackFailed(next(iter(failures.values())))
     if args.format == "markdown":
-        sys.stdout.write(format_markdown(per_stack, labels))
+        sys.stdout.write(format_markdown(per_stack, labels, failures))
     elif args.format == "json":
-        sys.stdout.write(format_json(per_stack, labels))
+        sys.stdout.write(format_json(per_stack, labels, failures))
     else:
         color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-        sys.stdout.write(format_text(per_stack, labels, color))
-    return 1 if any(per_stack.values()) else 0
+        sys.stdout.write(format_text(per_stack, labels, color, failures))
+    _report_failures(failures)
+    return 2 if failures else 1 if any(per_stack.values()) else 0
+
+
+def _base_options(program_arg: str | None, project: Project) -> list[str]:
+    """`--program` as the base revision's `cluster-tls` finds it: a folder inside the project at that revision's
+    copy of it, a module:function (or a folder elsewhere) as given (issue 20)."""
+    if not program_arg:
+        return []
+    folder = Path(program_arg).resolve()
+    if folder.is_dir() and (folder == project.root or project.root in folder.parents):
+        return ["--program", str(Path("{project}") / folder.relative_to(project.root))]
+    return ["--program", program_arg]
+
+
+def _diff_against_ref(
+    args: argparse.Namespace,
+    project: Project,
+    program: Callable[[], Any] | None,
+    stacks: list[str],
+    failures: dict[str, str],
+) -> dict[str, list[Any]]:
+    """Each stack against its render at the revision: stacks whose inputs are the same at both sides are "no
+    differences" without evaluating (cluster_tls/unchanged.py); the others are evaluated here and, with the
+    revision's own code, in one child process running meanwhile."""
+    try:
+        unchanged = Review(project, resolve_commit(project.root, args.against_ref)).unchanged(stacks)
+    except (RevisionError, InputsError) as error:
+        raise UsageError(str(error)) from None
+    todo = [stack for stack in stacks if stack not in unchanged]
+    if unchanged:
+        print(
+            f"cluster-tls: {len(unchanged)} of {len(stacks)} stacks read the same files at {args.against_ref} "
+            "as here: no differences, not evaluated",
+            file=sys.stderr,
+        )
+    options = _base_options(getattr(args, "program", None), project)
+    try:
+        with RevisionRender(project.root, args.against_ref, todo, SECRET_SALT.get(), options) as base:
+            current = run_all(todo, lambda stack: render_files(evaluate(stack, project, program)), _describe)
+            before = base.results()
+    except RevisionError as error:
+        raise UsageError(str(error)) from None
+    after = _values(current, failures)
+    per_stack: dict[str, list[Any]] = {}
+    for stack in stacks:
+        if stack in unchanged:
+            per_stack[stack] = []
+        elif stack in after:
+            side = before[stack]
+            if isinstance(side, RevisionError):
+                failures[stack] = str(side)
+            else:
+                per_stack[stack] = structural_diff(side or {}, after[stack])
+    return per_stack
 
 
 _FLAG = TypeAdapter(bool)
@@ -335,19 +455,24 @@ def preflight(evaluation: Evaluation, project: Project, stack: str) -> list[Find
     return run_rules(from_evaluation(evaluation, production=production, stack=stack), waivers)
 
 
+def _findings(stack: str, project: Project, program: Callable[[], Any] | None) -> tuple[list[Finding], StackView]:
+    evaluation = evaluate(stack, project, program)
+    production, waivers = stack_settings(project, stack)
+    view = from_evaluation(evaluation, production=production, stack=stack)
+    return run_rules(view, waivers), view
+
+
 def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
     stacks = _chosen_stacks(args, project)
-    results: dict[str, list[Finding]] = {}
-    views = []
-    for stack in stacks:
-        evaluation = evaluate(stack, project, program)
-        production, waivers = stack_settings(project, stack)
-        view = from_evaluation(evaluation, production=production, stack=stack)
-        views.append(view)
-        results[stack] = run_rules(view, waivers)
-    if args.all_stacks and len(views) > 1:
+    failures: dict[str, str] = {}
+    if len(stacks) == 1:
+        checked = {stacks[0]: _findings(stacks[0], project, program)}
+    else:
+        checked = _values(run_all(stacks, lambda stack: _findings(stack, project, program), _describe), failures)
+    results: dict[str, list[Finding]] = {stack: found for stack, (found, _) in checked.items()}
+    if args.all_stacks and len(checked) > 1:
         # Let's Encrypt counts certificates per registered domain across every stack that uses the same account.
-        together = StackView(objects=[o for v in views for o in v.objects])
+        together = StackView(objects=[o for _, view in checked.values() for o in view.objects])
         results["all stacks"] = run_rules(together, rules=[r for r in RULES if r.id == "LE1"])
     if args.format == "json":
         sys.stdout.write(preflight_json(results))
@@ -360,17 +485,8 @@ def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any
     else:
         for stack, findings in results.items():
             sys.stdout.write(preflight_text(findings, stack))
-    return 2 if any(preflight_errors(f) for f in results.values()) else 0
-
-
-def _render_at(project: Project, ref: str, stack: str) -> dict[str, str]:
-    with tempfile.TemporaryDirectory(prefix="cluster-tls-base-") as out:
-        try:
-            return render_revision(project.root, ref, stack, Path(out) / "render", SECRET_SALT.get())
-        except RevisionError as error:
-            if "no file" in str(error):
-                return {}  # the stack is new in this change
-            raise UsageError(str(error)) from None
+    _report_failures(failures)
+    return 2 if failures or any(preflight_errors(f) for f in results.values()) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -387,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PreflightFailed as error:
         print(f"error: preflight rules failed; nothing was written:\n{error}", file=sys.stderr, end="")
         return 2
-    except (StackFileError, EvaluationError, UsageError, RenderError) as error:
+    except (StackFileError, EvaluationError, UsageError, RenderError, StackFailed) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # a bug of ours: still one line; CLUSTER_TLS_DEBUG=1 shows the traceback

@@ -8,7 +8,9 @@ under `diff`, as `[secret:<salted digest>]`: a secret whose digest differs is re
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -102,7 +104,15 @@ def counts(changes: list[FileChange]) -> dict[str, int]:
 _SIGNS = {"added": ("+", "\033[32m"), "removed": ("-", "\033[31m"), "changed": ("~", "\033[33m")}
 
 
-def format_text(per_stack: dict[str, list[FileChange]], labels: dict[str, str], color: bool = False) -> str:
+# `failures`: stacks that could not be reviewed (their one-line or one-list error); they are listed after the
+# others, which are reviewed all the same (issue 21).
+Failures = Mapping[str, str]
+NONE: Failures = MappingProxyType({})
+
+
+def format_text(
+    per_stack: dict[str, list[FileChange]], labels: dict[str, str], color: bool = False, failures: Failures = NONE
+) -> str:
     lines = []
     for stack, changes in per_stack.items():
         if not changes:
@@ -115,10 +125,11 @@ def format_text(per_stack: dict[str, list[FileChange]], labels: dict[str, str], 
             head = f"{sign} {change.path}"
             lines.append(f"{tint}{head}\033[0m" if color else head)
             lines += [f"    {f.describe()}" for f in change.fields]
+    lines += [f"stack {stack}: not reviewed: {message}" for stack, message in failures.items()]
     return "\n".join(lines) + "\n"
 
 
-def format_markdown(per_stack: dict[str, list[FileChange]], labels: dict[str, str]) -> str:
+def format_markdown(per_stack: dict[str, list[FileChange]], labels: dict[str, str], failures: Failures = NONE) -> str:
     lines = [
         "<!-- cluster-tls diff -->",
         "### cluster-tls: what this change does to each stack",
@@ -129,6 +140,10 @@ def format_markdown(per_stack: dict[str, list[FileChange]], labels: dict[str, st
     for stack, changes in per_stack.items():
         n = counts(changes)
         lines.append(f"| `{stack}` | `{labels[stack]}` | {n['added']} | {n['removed']} | {n['changed']} |")
+    lines += [f"| `{stack}` | `{labels[stack]}` | not reviewed | | |" for stack in failures]
+    for stack, message in failures.items():
+        lines += ["", f"<details><summary><code>{stack}</code>: not reviewed</summary>", "", "```", message, "```"]
+        lines += ["", "</details>"]
     for stack, changes in per_stack.items():
         if not changes:
             continue
@@ -140,7 +155,7 @@ def format_markdown(per_stack: dict[str, list[FileChange]], labels: dict[str, st
     return "\n".join(lines) + "\n"
 
 
-def format_json(per_stack: dict[str, list[FileChange]], labels: dict[str, str]) -> str:
+def format_json(per_stack: dict[str, list[FileChange]], labels: dict[str, str], failures: Failures = NONE) -> str:
     document = {
         stack: {
             "against": labels[stack],
@@ -149,4 +164,5 @@ def format_json(per_stack: dict[str, list[FileChange]], labels: dict[str, str]) 
         }
         for stack, changes in per_stack.items()
     }
+    document.update({stack: {"against": labels[stack], "error": message} for stack, message in failures.items()})
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -8,20 +8,23 @@ pyproject's package-dir mapping), the third-party packages from this environment
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
-import sysconfig
 import tarfile
 import tempfile
 import tomllib
 from pathlib import Path
 
-_BOOTSTRAP = r"""
-import importlib.abc, importlib.machinery, importlib.util, sys
-root, deps, mapping = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3].split(",") if a)
+# The start of a child that runs a tree's own code: the tree first on sys.path, its pyproject's package-dir mapping
+# honoured. The site folder stays on: a package installed with `pip install -e` is found through its .pth finder,
+# which comes after the tree's own folders, so the tree's code wins wherever it has its own (issue 20).
+_PRELUDE = r"""
+import contextlib, importlib.abc, importlib.util, io, json, sys
+spec = json.loads(sys.argv[1])
+root, mapping = spec["root"], spec["mapping"]
 sys.path[:0] = [root]
-sys.path.append(deps)
 
 
 class Mapped(importlib.abc.MetaPathFinder):
@@ -34,9 +37,61 @@ class Mapped(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Mapped())
-from cluster_tls.cli import main
-sys.exit(main(sys.argv[4:]))
 """
+
+# `cluster-tls` with the code of the tree named in the spec (tests and benchmarks run a copy of the repository so).
+_OWN_CLI = (
+    _PRELUDE
+    + r"""
+from cluster_tls.cli import entry_point
+sys.argv[1:] = sys.argv[2:]
+raise SystemExit(entry_point())
+"""
+)
+
+# A revision's renders: it imports once and renders every stack in workers forked from that start
+# (cluster_tls/pool.py, loaded from this checkout: standard library only).
+_BOOTSTRAP = (
+    _PRELUDE
+    + r"""
+try:
+    from cluster_tls.cli import main
+except Exception as error:
+    json.dump({"error": f"cannot import cluster_tls there: {type(error).__name__}: {error}"}, sys.stdout)
+    raise SystemExit(0)
+found = importlib.util.spec_from_file_location("_cluster_tls_pool", spec["pool"])
+pool = importlib.util.module_from_spec(found)
+sys.modules[found.name] = pool
+found.loader.exec_module(pool)
+
+
+def render(stack):
+    argv = [*spec["cli"], "render", "--stack", stack, "--out", f"{spec['out']}/{stack}"]
+    for flags in ([["--salted-for-diff"]] if spec["salted"] else []) + [[]]:
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            try:
+                code = main([*argv, *flags])
+            except SystemExit as stop:
+                code = stop.code
+        # A revision from before --salted-for-diff reads the salt from the environment alone: ask it again.
+        if not (flags and code == 2 and "--salted-for-diff" in err.getvalue()):
+            return [code, err.getvalue()]
+
+
+outcomes = pool.run_all(spec["stacks"], render, lambda e: f"{type(e).__name__}: {e}", what=spec["label"])
+json.dump({"stacks": {o.item: o.value if o.error is None else [3, o.error] for o in outcomes}}, sys.stdout)
+"""
+)
+
+POOL_SOURCE = Path(__file__).resolve().parent / "pool.py"
+
+
+def own_code_command(project: Path) -> list[str]:
+    """The command line of `cluster-tls` running the code of the project folder `project` (its pyproject's layout),
+    as a checkout installed with `pip install -e` runs its own."""
+    spec = {"root": str(project), "mapping": _package_dirs(project)}
+    return [sys.executable, "-c", _OWN_CLI, json.dumps(spec)]
 
 
 class RevisionError(Exception):
@@ -77,45 +132,87 @@ def _extract(tar: tarfile.TarFile, into: Path) -> None:
 SALT_VARIABLE = "CLUSTER_TLS_SECRET_SALT"
 
 
-def render_revision(repo: Path, ref: str, stack: str, out: Path, salt: bytes | None = None) -> dict[str, str]:
-    """Render `stack` at git revision `ref` of the repository at `repo` into `out`; return the files.
+def resolve_commit(repo: Path, ref: str) -> str:
+    return _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+
+
+class RevisionRender:
+    """Render stacks at git revision `ref` with that revision's own code, in one child process started at once (so
+    that it runs while this process evaluates the working tree); `results()` waits for it.
 
     With `salt` (the diff's), secrets render as salted digests, so that a changed one shows as changed: the salt goes
-    to that one child in its environment, with `--salted-for-diff`; a revision from before that flag reads the
-    environment alone, so it is asked again without it.
+    to that one child in its environment, with `--salted-for-diff`. `cli` are the global options for that
+    revision's `cluster-tls` (e.g. `--program`), with `{project}` standing for its project folder.
     """
-    commit = _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
-    prefix = _git(repo, "rev-parse", "--show-prefix").strip()
-    archive = _git(repo, "archive", "--format=tar", commit, binary=True)
-    with tempfile.TemporaryDirectory(prefix="cluster-tls-rev-") as scratch:
-        tree = Path(scratch)
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            _extract(tar, tree)
-        project = tree / prefix
-        mapping = ",".join(f"{k}={v}" for k, v in _package_dirs(project).items())
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH", SALT_VARIABLE))}
-        if salt is not None:
-            env[SALT_VARIABLE] = salt.hex()
-        argv = [
-            sys.executable,
-            "-S",
-            "-c",
-            _BOOTSTRAP,
-            str(project),
-            sysconfig.get_paths()["purelib"],
-            mapping,
-            "--project-dir",
-            str(project),
-            "render",
-            "--stack",
-            stack,
-            "--out",
-            str(out),
-        ]
-        flag = ["--salted-for-diff"] if salt is not None else []
-        result = subprocess.run([*argv, *flag], capture_output=True, text=True, env=env)
-        if flag and result.returncode == 2 and "--salted-for-diff" in result.stderr:  # an older revision
-            result = subprocess.run(argv, capture_output=True, text=True, env=env)
-        if result.returncode != 0:
-            raise RevisionError(f"rendering stack {stack!r} at {ref} ({commit[:12]}) failed: {result.stderr.strip()}")
-    return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.yaml"))}
+
+    def __init__(self, repo: Path, ref: str, stacks: list[str], salt: bytes | None = None, cli: list[str] = ()):
+        self.ref, self.stacks = ref, stacks
+        self.commit = resolve_commit(repo, ref)
+        prefix = _git(repo, "rev-parse", "--show-prefix").strip()
+        self._scratch = tempfile.TemporaryDirectory(prefix="cluster-tls-rev-")
+        self._process: subprocess.Popen[str] | None = None
+        if not stacks:
+            return
+        try:
+            tree = Path(self._scratch.name) / "tree"
+            archive = _git(repo, "archive", "--format=tar", self.commit, binary=True)
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                _extract(tar, tree)
+            self.project = tree / prefix
+            spec = {
+                "root": str(self.project),
+                "mapping": _package_dirs(self.project),
+                "pool": str(POOL_SOURCE),
+                "out": str(Path(self._scratch.name) / "render"),
+                "stacks": stacks,
+                "cli": [a.replace("{project}", str(self.project)) for a in ["--project-dir", "{project}", *cli]],
+                "salted": salt is not None,
+                "label": f"stacks at {ref}",
+            }
+            env = {
+                k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH", SALT_VARIABLE))
+            }
+            if salt is not None:
+                env[SALT_VARIABLE] = salt.hex()
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _BOOTSTRAP, json.dumps(spec)], stdout=subprocess.PIPE, text=True, env=env
+            )
+        except BaseException:
+            self._scratch.cleanup()
+            raise
+
+    def results(self) -> dict[str, dict[str, str] | None | RevisionError]:
+        """Per stack: its files; None where the revision has no such stack (new in this change); or the error."""
+        if self._process is None:
+            return {}
+        stdout, _ = self._process.communicate()
+        try:
+            report = json.loads(stdout)
+        except json.JSONDecodeError:
+            raise RevisionError(
+                f"rendering at {self.ref} ({self.commit[:12]}) ended without a result (exit {self._process.returncode})"
+            ) from None
+        if "error" in report:
+            raise RevisionError(f"rendering at {self.ref} ({self.commit[:12]}): {report['error']}")
+        results: dict[str, dict[str, str] | None | RevisionError] = {}
+        for stack in self.stacks:
+            code, stderr = report["stacks"][stack]
+            out = Path(self._scratch.name) / "render" / stack
+            if code == 0:
+                results[stack] = {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*.yaml"))}
+            elif "no file" in stderr and f"stack {stack!r}" in stderr:
+                results[stack] = None
+            else:
+                results[stack] = RevisionError(
+                    f"rendering stack {stack!r} at {self.ref} ({self.commit[:12]}) failed: {stderr.strip()}"
+                )
+        return results
+
+    def __enter__(self) -> RevisionRender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._scratch.cleanup()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,23 +11,15 @@ import pytest
 
 from cluster_tls.cli import main
 
+from .support.repository import committed_copy
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A git repository holding this project, with one commit: the base of a pull request."""
-    root = tmp_path / "repo"
-    shutil.copytree(
-        REPO,
-        root,
-        ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info", "rendered", ".pytest_cache"),
-    )
-    git = ["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t"]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
-    return root
+    return committed_copy(REPO, tmp_path / "repo")
 
 
 def edit(root: Path, stack: str, old: str, new: str) -> None:
