@@ -60,9 +60,25 @@ def test_the_preview_process_benchmark_runs_and_attributes_imports(tmp_path):
     _run_quick("preview_process.py", out)
     report = json.loads(out.read_text())
     seconds = report["seconds"]
-    assert 0 < seconds["interpreter"] < seconds["import cli"] < seconds["preview"]
+    # Single runs on a shared machine: no timing is compared here (one such comparison failed once in CI, issue 20).
+    assert all(seconds[key] > 0 for key in ("interpreter", "import cli", "preview", "library imports"))
     assert {"cluster_tls", "pulumi", "pydantic"} <= {module for module, _ms in report["import_self_ms"]}
     # The floor: start-up plus the program's own libraries, which the preview loads as well.
-    assert 0 < seconds["library imports"] < seconds["preview"]
     assert seconds["floor"] == pytest.approx(seconds["interpreter"] + seconds["library imports"], abs=1e-3)
     assert report["library_modules"] > 50
+
+
+def test_the_fleet_review_benchmark_runs_every_measurement(tmp_path):
+    out = tmp_path / "review.json"
+    result = _run_quick("fleet_review.py", out)
+    report = json.loads(out.read_text())
+    (size,) = report["sizes"].values()
+    for key in ("review", "alone", "code_review", "render_all", "check_all"):
+        assert size[key] > 0 and len(size["samples"][key]) == report["rounds"]
+    assert size["review_over_alone"] > 0 and size["code_review_s_per_stack_per_side"] > 0
+    assert set(report["per_stack"]) == {
+        "helm_template_s_per_stack",
+        "cdk8s_synth_s_per_stack",
+        "pulumi_preview_real_engine_s_per_stack",
+    }
+    assert "s/stack/side" in result.stdout

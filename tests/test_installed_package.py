@@ -113,3 +113,50 @@ def test_every_module_and_sample_of_the_repository_is_in_the_wheel(wheel):
         for source in (REPO / folder).rglob("*"):
             if source.suffix in (".py", ".yaml") and "__pycache__" not in source.parts:
                 assert f"{package}/{source.relative_to(REPO / folder).as_posix()}" in names, source
+
+
+@pytest.fixture(scope="module")
+def venv_with_wheel(wheel, tmp_path_factory) -> Path:
+    """A real virtual environment as a team gets from `pip install cluster-tls`: the wheel in its site-packages, the
+    locked dependencies from this venv's (by a .pth line, so this checkout's editable finder is not loaded)."""
+    venv = tmp_path_factory.mktemp("venv")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    (site,) = venv.glob("lib/python*/site-packages")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv / "bin" / "python"
+
+
+def test_a_pull_request_review_in_a_repository_that_installs_the_package(venv_with_wheel, tmp_path):
+    # Issue 20: `diff --against-ref` from a team's own repository, with the package installed, not checked out.
+    from .support.repository import committed_copy
+
+    repo = committed_copy(REPO / "examples" / "platform", tmp_path / "platform")
+    stack = repo / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text().replace("apps.example.internal", "apps.example.org"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHON"))}
+    review = [
+        venv_with_wheel,
+        "-m",
+        "cluster_tls.cli",
+        "diff",
+        "--program",
+        ".",
+        "--stack",
+        "dev",
+        "--against-ref",
+        "HEAD",
+    ]
+    result = subprocess.run(review, cwd=repo, env=env, capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert '["shop.apps.example.internal"] -> ["shop.apps.example.org"]' in result.stdout
+    where = subprocess.run(
+        [venv_with_wheel, "-c", "import cluster_tls; print(cluster_tls.__file__)"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert where.stdout.startswith(str(venv_with_wheel.parent.parent)), where
