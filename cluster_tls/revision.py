@@ -79,7 +79,9 @@ def render(stack):
             return [code, err.getvalue()]
 
 
-outcomes = pool.run_all(spec["stacks"], render, lambda e: f"{type(e).__name__}: {e}", what=spec["label"])
+# No progress of its own: the parent shows the review's (two counters on one terminal line would garble it).
+quiet = io.StringIO()
+outcomes = pool.run_all(spec["stacks"], render, lambda e: f"{type(e).__name__}: {e}", progress_stream=quiet)
 json.dump({"stacks": {o.item: o.value if o.error is None else [3, o.error] for o in outcomes}}, sys.stdout)
 """
 )
@@ -167,7 +169,6 @@ class RevisionRender:
                 "stacks": stacks,
                 "cli": [a.replace("{project}", str(self.project)) for a in ["--project-dir", "{project}", *cli]],
                 "salted": salt is not None,
-                "label": f"stacks at {ref}",
             }
             env = {
                 k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH", SALT_VARIABLE))
