@@ -1,7 +1,8 @@
 """`cluster-tls`: evaluate a stack offline on Pulumi's mock runtime (no CLI, cluster or credentials needed).
 
-Exit status: 0 success (diff: no differences), 1 diff found differences, 2 error. An error is one line (or
-one list of config problems), never a traceback.
+Exit status: 0 clean; 1 findings (preflight errors) or differences; 2 a usage or input error (bad config, a refused
+combination, an unknown stack); 3 an internal error, a bug of ours. An error is one line (or one list of config
+problems), never a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +34,13 @@ from .preflight.engine import format_json as preflight_json
 from .preflight.engine import format_sarif as preflight_sarif
 from .preflight.engine import format_text as preflight_text
 from .preflight.view import from_evaluation
-from .preview import preview_table
+from .preview import preview_json, preview_table
 from .revision import SALT_VARIABLE, RevisionError, RevisionRender, resolve_commit
 from .stackfile import Project, StackFileError, stack_entries
 from .unchanged import InputsError, Review
 
 PROJECT_NAME = "cluster-tls"
+CLEAN, FINDINGS, INPUT_ERROR, INTERNAL_ERROR = 0, 1, 2, 3  # exit statuses (issue 20)
 # Written into every folder `render` fills, so that a later render may replace it and nothing else.
 RENDER_MARKER = ".cluster-tls-render"
 
@@ -146,6 +149,20 @@ def _replace_render(files: dict[str, str], out: Path) -> None:
         target.write_text(text)
 
 
+STDOUT = Path("-")
+
+
+def _write_or_stream(files: dict[str, str], out: Path, stack: str, folder: str = "") -> None:
+    """Into `out` (or `out/<folder>`), or with `--out -` onto stdout as one YAML stream."""
+    if out == STDOUT:
+        prefix = f"{folder}/" if folder else ""
+        sys.stdout.write("".join(f"---\n# Source: {prefix}{path}\n{text}" for path, text in files.items()))
+        return
+    target = out / folder if folder else out
+    write_render(files, target)
+    print(f"wrote {len(files)} files for stack {stack!r} to {target}")
+
+
 def _read_tree(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         raise UsageError(f"--against-dir {folder} is not a folder")
@@ -172,13 +189,14 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Evaluate a cluster-tls stack offline on Pulumi's mock runtime: the same program "
         "`pulumi up` runs, with no Pulumi CLI, cluster or credentials. Secrets show only as [secret].",
-        epilog="Exit status: 0 success (diff: no differences), 1 diff found differences, "
-        "2 error (bad config, refused combination, unknown stack).",
+        epilog="Exit status: 0 clean, 1 preflight errors or (diff) differences, 2 usage or input error (bad config, "
+        "refused combination, unknown stack), 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"cluster-tls {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     preview = commands.add_parser("preview", parents=[common], help="list what the stack would create, with counts")
     preview.add_argument("--stack", required=True, help="stack name, e.g. dev (reads stacks/Pulumi.<stack>.yaml)")
+    preview.add_argument("--format", choices=("text", "json"), default="text")
     render = commands.add_parser("render", parents=[common], help="write every Kubernetes object and Helm release")
     rendered = render.add_mutually_exclusive_group(required=True)
     rendered.add_argument("--stack")
@@ -188,10 +206,11 @@ def _parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         required=True,
-        help="output folder: new, empty, or written by an earlier render (--all-stacks: one such folder per stack)",
+        help="output folder: new, empty, or written by an earlier render (--all-stacks: one such folder per stack); "
+        "- for one YAML stream on stdout, each file a document after a `# Source: <path>` line (as `helm template`)",
     )
     check = commands.add_parser(
-        "check", parents=[common], help="run the preflight rules alone (errors exit 2); text, json or sarif"
+        "check", parents=[common], help="run the preflight rules alone (errors exit 1); text, json or sarif"
     )
     checked = check.add_mutually_exclusive_group(required=True)
     checked.add_argument("--stack", action="append", help="stack to check (repeat for several)")
@@ -228,11 +247,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "preview":
         evaluation = evaluate(args.stack, project, program)
         findings = preflight(evaluation, project, args.stack)
-        sys.stdout.write(preview_table(evaluation, args.stack))
-        sys.stdout.write("\nPreflight:\n" + preflight_text(findings, args.stack))
-        return 2 if preflight_errors(findings) else 0
+        if args.format == "json":
+            sys.stdout.write(preview_json(evaluation, args.stack, [f.as_json() for f in findings]))
+        else:
+            sys.stdout.write(preview_table(evaluation, args.stack))
+            sys.stdout.write("\nPreflight:\n" + preflight_text(findings, args.stack))
+        return FINDINGS if preflight_errors(findings) else CLEAN
     if args.command == "render":
-        if args.out.exists() and not args.out.is_dir():
+        if args.out != STDOUT and args.out.exists() and not args.out.is_dir():
             raise UsageError(f"--out {args.out} is a file, not a folder")
         if args.all_stacks:
             return _render_all(args, project, program)
@@ -246,9 +268,8 @@ def _run(args: argparse.Namespace) -> int:
             SECRET_SALT.reset(token)
         for line in warnings:
             print(line, file=sys.stderr)
-        write_render(files, args.out)
-        print(f"wrote {len(files)} files for stack {args.stack!r} to {args.out}")
-        return 0
+        _write_or_stream(files, args.out, args.stack)
+        return CLEAN
     return _diff(args, project, program)
 
 
@@ -264,26 +285,45 @@ def _chosen_stacks(args: argparse.Namespace, project: Project) -> list[str]:
     return stacks
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why one stack of several was not done, and the exit status it calls for."""
+
+    message: str
+    status: int
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class StackFailed(Exception):
-    """One stack of several could not be evaluated; the others were."""
+    """The one stack asked for failed in a worker; `main` reports it as it would have in this process."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(failure.message)
+        self.status = failure.status
 
 
-def _describe(error: BaseException) -> str:
-    """A stack's failure in one line, as `main` words it for a single stack."""
+def _describe(error: BaseException) -> Failure:
+    """A stack's failure, worded as `main` words it for a single stack."""
     if isinstance(error, PreflightFailed):
-        return f"preflight rules failed; nothing was written:\n{error}".rstrip("\n")
+        return Failure(f"preflight rules failed; nothing was written:\n{error}".rstrip("\n"), FINDINGS)
     if isinstance(error, StackFileError | EvaluationError | UsageError | RenderError | RevisionError):
-        return str(error)
-    return f"{type(error).__name__}: {error} (a bug of ours; set CLUSTER_TLS_DEBUG=1 for details)"
+        return Failure(str(error), INPUT_ERROR)
+    return Failure(
+        f"{type(error).__name__}: {error} (a bug of ours; set CLUSTER_TLS_DEBUG=1 for details)", INTERNAL_ERROR
+    )
 
 
-def _report_failures(failures: dict[str, str]) -> None:
-    for stack, message in failures.items():
-        named = message if f"stack {stack!r}" in message else f"stack {stack!r}: {message}"
+def _report_failures(failures: dict[str, Failure]) -> int:
+    """Each failure on stderr; the exit status they call for (CLEAN when there are none)."""
+    for stack, failure in failures.items():
+        named = failure.message if f"stack {stack!r}" in failure.message else f"stack {stack!r}: {failure.message}"
         print(f"error: {named}", file=sys.stderr)
+    return max((failure.status for failure in failures.values()), default=CLEAN)
 
 
-def _values(outcomes: list[Outcome], failures: dict[str, str]) -> dict[str, Any]:
+def _values(outcomes: list[Outcome], failures: dict[str, Failure]) -> dict[str, Any]:
     """The outcomes that succeeded; the others go into `failures`."""
     values = {}
     for outcome in outcomes:
@@ -308,15 +348,13 @@ def _checked_render(
 
 def _render_all(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
     stacks = _chosen_stacks(args, project)
-    failures: dict[str, str] = {}
+    failures: dict[str, Failure] = {}
     rendered = _values(run_all(stacks, lambda stack: _checked_render(stack, project, program), _describe), failures)
     for stack, (files, warnings) in rendered.items():
         for line in warnings:
             print(line, file=sys.stderr)
-        write_render(files, args.out / stack)
-        print(f"wrote {len(files)} files for stack {stack!r} to {args.out / stack}")
-    _report_failures(failures)
-    return 2 if failures else 0
+        _write_or_stream(files, args.out, stack, folder=stack)
+    return _report_failures(failures)
 
 
 def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
@@ -326,7 +364,7 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
     # One random salt for both sides: a changed secret is seen as changed, never shown (cluster_tls/diffing.py).
     salt = os.urandom(16)
     token = SECRET_SALT.set(salt)
-    failures: dict[str, str] = {}
+    failures: dict[str, Failure] = {}
     try:
         if args.against_ref is not None:
             per_stack = _diff_against_ref(args, project, program, stacks, failures)
@@ -343,15 +381,15 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
         SECRET_SALT.reset(token)
     if len(stacks) == 1 and failures:
         raise StackFailed(next(iter(failures.values())))
+    messages = {stack: failure.message for stack, failure in failures.items()}
     if args.format == "markdown":
-        sys.stdout.write(format_markdown(per_stack, labels, failures))
+        sys.stdout.write(format_markdown(per_stack, labels, messages))
     elif args.format == "json":
-        sys.stdout.write(format_json(per_stack, labels, failures))
+        sys.stdout.write(format_json(per_stack, labels, messages))
     else:
-        color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-        sys.stdout.write(format_text(per_stack, labels, color, failures))
-    _report_failures(failures)
-    return 2 if failures else 1 if any(per_stack.values()) else 0
+        color = args.color == "always" or (args.color == "auto" and _terminal_colours(sys.stdout))
+        sys.stdout.write(format_text(per_stack, labels, color, messages))
+    return max(_report_failures(failures), FINDINGS if any(per_stack.values()) else CLEAN)
 
 
 def _base_options(program_arg: str | None, project: Project) -> list[str]:
@@ -401,7 +439,7 @@ def _diff_against_ref(
         elif stack in after:
             side = before[stack]
             if isinstance(side, RevisionError):
-                failures[stack] = str(side)
+                failures[stack] = Failure(str(side), INPUT_ERROR)
             else:
                 per_stack[stack] = structural_diff(side or {}, after[stack])
     return per_stack
@@ -464,7 +502,7 @@ def _findings(stack: str, project: Project, program: Callable[[], Any] | None) -
 
 def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
     stacks = _chosen_stacks(args, project)
-    failures: dict[str, str] = {}
+    failures: dict[str, Failure] = {}
     if len(stacks) == 1:
         checked = {stacks[0]: _findings(stacks[0], project, program)}
     else:
@@ -485,12 +523,34 @@ def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any
     else:
         for stack, findings in results.items():
             sys.stdout.write(preflight_text(findings, stack))
-    _report_failures(failures)
-    return 2 if failures or any(preflight_errors(f) for f in results.values()) else 0
+    found = FINDINGS if any(preflight_errors(f) for f in results.values()) else CLEAN
+    return max(_report_failures(failures), found)
+
+
+def _terminal_colours(stream: Any) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set (no-color.org) or the terminal is dumb."""
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _closed_streams(args: argparse.Namespace) -> str | None:
+    """Run with stdout or stderr closed (`>&-`): Python sets them to None. Messages then go nowhere; a command whose
+    result is its standard output is refused before it evaluates anything."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
+    if sys.stdout is None:
+        if args.command == "render" and args.out != STDOUT:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - its files are the result; the summary goes nowhere
+        else:
+            return f"standard output is closed: `{args.command}` has nowhere to write its result"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    closed = _closed_streams(args)
+    if closed:
+        print(f"error: {closed}", file=sys.stderr)
+        return INPUT_ERROR
     try:
         code = _run(args)
         sys.stdout.flush()
@@ -502,15 +562,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if args.command == "diff" else 0
     except PreflightFailed as error:
         print(f"error: preflight rules failed; nothing was written:\n{error}", file=sys.stderr, end="")
-        return 2
-    except (StackFileError, EvaluationError, UsageError, RenderError, StackFailed) as error:
+        return FINDINGS
+    except StackFailed as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.status
+    except (StackFileError, EvaluationError, UsageError, RenderError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return INPUT_ERROR
     except Exception as error:  # a bug of ours: still one line; CLUSTER_TLS_DEBUG=1 shows the traceback
         if os.environ.get("CLUSTER_TLS_DEBUG"):
             raise
         print(f"error: {type(error).__name__}: {error} (set CLUSTER_TLS_DEBUG=1 for details)", file=sys.stderr)
-        return 2
+        return INTERNAL_ERROR
 
 
 def entry_point() -> int:

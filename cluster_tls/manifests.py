@@ -7,6 +7,7 @@ as the redaction marker. The file layout:
     helm/<namespace>/<release>/release.yaml   chart, repository, version
     helm/<namespace>/<release>/values.yaml    the values, usable with `helm upgrade -f`
     outputs/<component>.yaml                  what each cluster-tls component registered as outputs
+    stack/outputs.yaml                        what the program exported (`pulumi.export`), if anything
 """
 
 from __future__ import annotations
@@ -204,4 +205,7 @@ def render_files(evaluation: Evaluation) -> dict[str, str]:
         )
     for component, values in component_outputs(evaluation).items():
         put(f"outputs/{component}.yaml", dump_yaml(values), f"component {component!r}")
+    exports = evaluation.stack_outputs()
+    if exports:
+        put("stack/outputs.yaml", dump_yaml(exports), "the stack's exports")
     return dict(sorted(files.items()))

@@ -121,6 +121,13 @@ class Evaluation:
     def children_of(self, urn: str) -> list[Registration]:
         return [r for r in self.registrations if r.parent == urn]
 
+    def stack_outputs(self) -> dict[str, Any]:
+        """What the program exported (`pulumi.export`), by name."""
+        for urn, values in self.outputs.items():
+            if urn.split("::")[2:3] == [STACK_TYPE]:
+                return dict(sorted(values.items()))
+        return {}
+
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
@@ -234,7 +241,12 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().Invoke(request)
 
     def record_outputs(self, urn: str, serialized_outputs: Any) -> None:
-        self.evaluation.outputs[urn] = _unwrap(rpc.deserialize_properties(serialized_outputs))
+        outputs = _unwrap(rpc.deserialize_properties(serialized_outputs))
+        if urn.split("::")[2:3] == [STACK_TYPE]:
+            # The root stack registers twice (_with_exports), on threads that may finish in either order: the
+            # first registration is empty, the exports are the second's.
+            outputs = {**self.evaluation.outputs.get(urn, {}), **outputs}
+        self.evaluation.outputs[urn] = outputs
 
     def RegisterResource(self, request):
         # Registrations the direct path (direct_registration.py) leaves to the SDK come here.
@@ -306,6 +318,21 @@ def _isolated_environment(cwd: Path | None):
             os.chdir(previous)
 
 
+def _with_exports(program: Callable[[], Any]) -> Callable[[], None]:
+    """`program`, then its `pulumi.export`s registered as the root stack's outputs. Under mocks the SDK registers the
+    root stack's outputs when `set_mocks` creates it, before the program has exported anything; a real run
+    registers them after the program (`Stack.__init__` runs it, then `Stack._finish`, pulumi/runtime/stack.py)."""
+
+    def run() -> None:
+        program()
+        root = settings.get_root_resource()
+        if root is not None and getattr(root, "outputs", None):
+            root._outputs_registered = False  # type: ignore[attr-defined]
+            root._finish()  # type: ignore[attr-defined]
+
+    return run
+
+
 def run_program(
     program: Callable[[], Any],
     *,
@@ -348,7 +375,7 @@ def run_program(
                 secret_keys=secret_keys or [],
             )
             with direct_registration.installed(monitor) if direct else nullcontext():
-                pulumi_mocks.test(program)()
+                pulumi_mocks.test(_with_exports(program))()
     finally:
         settings.reset_options()
         loop.run_until_complete(loop.shutdown_default_executor())

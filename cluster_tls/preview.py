@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -129,6 +130,11 @@ def namespace_origins(evaluation: Evaluation) -> dict[str, str]:
     return origins
 
 
+def _one_line(value: Any, width: int = 160) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def preview_table(evaluation: Evaluation, stack: str) -> str:
     names = {r.urn: r.name for r in evaluation.registrations}
     header = ("TYPE", "NAME", "PARENT", "OBJECT", "DETAILS")
@@ -150,7 +156,36 @@ def preview_table(evaluation: Evaluation, stack: str) -> str:
     summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
     lines += ["", "Namespaces written into:"]
     lines += [f"  {namespace}: {origin}" for namespace, origin in namespace_origins(evaluation).items()]
+    exports = redact(evaluation.stack_outputs())
+    if exports:
+        lines += ["", "Stack outputs (pulumi.export; whole values in `render`'s stack/outputs.yaml):"]
+        lines += [f"  {name}: {_one_line(value)}" for name, value in exports.items()]
     lines += ["", f"{len(evaluation.registrations)} resources to create: {summary}"]
     warnings = [log for log in evaluation.logs if log.startswith(("warning", "error"))]
     lines += warnings
     return "\n".join(lines) + "\n"
+
+
+def preview_json(evaluation: Evaluation, stack: str, findings: list[dict[str, Any]]) -> str:
+    """The preview as one JSON document: the table's rows, the namespaces, the exports and the preflight findings."""
+    names = {r.urn: r.name for r in evaluation.registrations}
+    document = {
+        "stack": stack,
+        "resources": [
+            {
+                "type": reg.type,
+                "name": reg.name,
+                "parent": names.get(reg.parent),
+                "depth": depth,
+                "object": _object_name(reg) or None,
+                "details": _details(reg) or None,
+            }
+            for depth, reg in ordered(evaluation)
+        ],
+        "namespaces": namespace_origins(evaluation),
+        "outputs": redact(evaluation.stack_outputs()),
+        "counts": dict(sorted(Counter(_short_type(reg) for reg in evaluation.registrations).items())),
+        "warnings": [log for log in evaluation.logs if log.startswith(("warning", "error"))],
+        "findings": findings,
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"

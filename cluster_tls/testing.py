@@ -59,6 +59,10 @@ class ProgramResult:
         """What a cluster-tls component registered as outputs, by its Pulumi name."""
         return yaml.safe_load(dump_yaml(component_outputs(self.evaluation)[component]))
 
+    def exports(self) -> dict[str, Any]:
+        """What the program exported with `pulumi.export` (redacted), by name."""
+        return yaml.safe_load(dump_yaml(self.evaluation.stack_outputs())) or {}
+
     def render(self) -> dict[str, str]:
         """The files `cluster-tls render` would write."""
         return render_files(self.evaluation)

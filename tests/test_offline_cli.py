@@ -74,6 +74,7 @@ def test_render_writes_one_file_per_object_and_the_release_values(tmp_path):
         "outputs/cert-manager.yaml",
         "outputs/istio-gateway.yaml",
         "outputs/private-ca.yaml",
+        "stack/outputs.yaml",
     ]
     release = yaml.safe_load((tmp_path / "helm/cert-manager/cert-manager/release.yaml").read_text())
     assert release == {

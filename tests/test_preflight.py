@@ -569,9 +569,11 @@ def test_check_formats_and_errors_fail_render(tmp_path, capsys):
         .replace("name: self, kind: ClusterIssuer", "name: private-ca-selfsigned, kind: ClusterIssuer")
     )
     out = tmp_path / "out"
-    assert main(["--project-dir", str(tmp_path), "render", "--stack", "dev", "--out", str(out)]) == 2
+    # Findings exit 1, an input error 2, a bug of ours 3 (issue 20).
+    assert main(["--project-dir", str(tmp_path), "render", "--stack", "dev", "--out", str(out)]) == 1
     assert "C1" in capsys.readouterr().err and not out.exists()
-    assert main(["--project-dir", str(tmp_path), "preview", "--stack", "dev"]) == 2
+    assert main(["--project-dir", str(tmp_path), "preview", "--stack", "dev"]) == 1
+    assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev"]) == 1
     stack.write_text(
         stack.read_text()
         + "  cluster-tls:preflight:\n    waive:\n      - {rule: C1, reason: a throwaway leaf for a demo}\n"
