@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
+from .components.names import BUILT_IN_NAMESPACES
 from .manifests import RELEASE_TYPE, redact
 from .mockrun import Evaluation, Registration, Secret
 
@@ -93,9 +94,6 @@ def ordered(evaluation: Evaluation) -> list[tuple[int, Registration]]:
 
     walk("", 0)
     return rows
-
-
-BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 def namespace_origins(evaluation: Evaluation) -> dict[str, str]:

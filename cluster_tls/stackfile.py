@@ -184,7 +184,12 @@ def stack_entries(project: Project, stack: str) -> dict[str, Any]:
 
 
 def load_stack_config(project: Project, stack: str) -> tuple[dict[str, str], list[str]]:
-    return config_from_entries(stack_entries(project, stack), project.name)
+    try:
+        return config_from_entries(stack_entries(project, stack), project.name)
+    except StackFileError as error:
+        if str(error).startswith("stack "):
+            raise
+        raise StackFileError(f"stack {stack!r}: {error}") from None
 
 
 def secure_paths(entries: dict[str, Any], project_name: str) -> dict[str, list[tuple[str, ...]]]:
@@ -202,8 +207,14 @@ def config_from_entries(entries: dict[str, Any], project_name: str) -> tuple[dic
     """Stack-file `config:` entries -> (config as the engine passes it, keys that hold secrets)."""
     config: dict[str, str] = {}
     secret_keys: list[str] = []
+    spelled: dict[str, str] = {}
     for key, value in entries.items():
         full_key = key if ":" in key else f"{project_name}:{key}"
+        if full_key in spelled:  # the Pulumi CLI would pass one of them, silently (issue 20)
+            raise StackFileError(
+                f"config keys {spelled[full_key]!r} and {key!r} are one key, {full_key!r}: give it once"
+            )
+        spelled[full_key] = key
         plain, secure = _strip_secure(value)
         config[full_key] = _as_config_string(plain)
         if secure:

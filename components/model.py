@@ -6,11 +6,13 @@ Field names are snake_case in Python and camelCase in YAML and in Kubernetes man
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict
+from publicsuffixlist import PublicSuffixList
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, model_validator
 from pydantic.alias_generators import to_camel
 
 from .durations import parse_go_duration
@@ -27,6 +29,18 @@ class Spec(BaseModel):
         validate_default=True,
         defer_build=True,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, value: Any) -> Any:
+        """`issuer_from` and `issuerFrom` are one field: each spelling alone is accepted, both at once refused, as
+        `privateCa` next to `cluster-tls:privateCa` is (issue 20). Otherwise pydantic would keep one silently."""
+        if isinstance(value, dict):
+            for name, field in cls.model_fields.items():
+                alias = field.alias or name
+                if alias != name and name in value and alias in value:
+                    raise ValueError(f"{name!r} and {alias!r} are one field: give it once")
+        return value
 
     @classmethod
     def coerce(cls, value: Any):
@@ -75,7 +89,21 @@ def dns_name(value: str) -> str:
             "must be a lowercase DNS name such as 'app.example.com', or a wildcard '*.example.com' "
             "('*' only as the whole leftmost label)"
         )
+    if labels[-1].isdigit():  # RFC 3696 section 2: no all-numeric top-level domain; '10.0.0.1' is an address
+        raise ValueError("is an IP address, not a DNS name: certificates take addresses as ipAddresses")
+    if public_suffixes().is_public(host):
+        raise ValueError(
+            f"{host!r} is a public suffix (publicsuffix.org): nobody can hold a certificate for it"
+            + (" or for every name under it" if value.startswith("*.") else "")
+        )
     return value
+
+
+@functools.cache
+def public_suffixes() -> PublicSuffixList:
+    """The Public Suffix List as shipped with the `publicsuffixlist` package (no download at run time); names under
+    an unlisted top-level domain (`.internal`) are not public."""
+    return PublicSuffixList(accept_unknown=False)
 
 
 def _ip_address(value: str) -> str:

@@ -14,6 +14,9 @@ MAX_LABEL = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
 
+# Namespaces every cluster has; a stack may write into them, never own them.
+BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
 
 def k8s_name(*parts: str, max_length: int = MAX_LABEL) -> str:
     """Join parts into a valid, stable RFC 1123 label: `k8s_name("Private CA", "ca")` -> `private-ca-ca`."""

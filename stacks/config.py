@@ -26,6 +26,7 @@ from cluster_tls.components.dnspod import DnspodWildcardArgs
 from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
 from cluster_tls.components.model import DnsLabel, Spec
+from cluster_tls.components.names import BUILT_IN_NAMESPACES
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
 from cluster_tls.components.whizard import WhizardTLSArgs
@@ -40,8 +41,6 @@ from cluster_tls.stackfile import (
 
 PROJECT = "cluster-tls"
 REDACTED = "[secret]"
-# Namespaces every cluster has; the stack may write into them without declaring them.
-BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class KubernetesSettings(Spec):
@@ -82,6 +81,12 @@ class NamespaceSettings(Spec):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{field} lists {dupes} more than once")
+        built_in = [n for n in self.create if n in BUILT_IN_NAMESPACES]
+        if built_in:  # a created Namespace is the stack's: `pulumi destroy` would delete it, and all it holds
+            raise ValueError(
+                f"create lists {built_in[0]!r}, which Kubernetes creates: the stack would own it and delete it on "
+                "destroy; list it under existing"
+            )
         return self
 
 
@@ -109,6 +114,17 @@ class StackConfig(Spec):
         None, description="HTTPS at the Istio ingress gateway (IstioHTTPSGateway)."
     )
     hubble: HubbleTLSArgs | None = Field(None, description="Cilium Hubble mutual TLS (HubbleTLS).")
+
+    @model_validator(mode="after")
+    def _namespaces_not_made_twice(self) -> StackConfig:
+        namespace = self.cert_manager.namespace
+        if self.cert_manager.install and namespace in self.namespaces.create:
+            # The release creates its namespace (createNamespace) with no ordering against the stack's Namespace.
+            raise ValueError(
+                f"{PROJECT}:namespaces.create lists {namespace!r}, which the cert-manager Helm release creates "
+                f"({PROJECT}:certManager.namespace): remove it from namespaces.create"
+            )
+        return self
 
     def cert_manager_args(self) -> CertManagerInstallArgs:
         """cert-manager's settings: the user's, plus what enabled components need where the user set nothing."""
@@ -189,7 +205,8 @@ def _format_errors(error: ValidationError, secret_keys: set[str]) -> list[str]:
         value = item.get("input")
         scalar = isinstance(value, (str, int, float, bool)) or value is None
         shown = f" (got {_show(value, secret)})" if scalar and item["type"] != "missing" else ""
-        problems.append(f"{path}: {message}{shown}")
+        # A rule across keys (StackConfig's own validators) names its keys in its message.
+        problems.append(f"{path}: {message}{shown}" if loc else message)
     return problems
 
 

@@ -600,3 +600,14 @@ def test_several_stacks_give_one_json_document_and_one_sarif_log(capsys):
         for loc in result["locations"]
     }
     assert uris <= {"stacks/Pulumi.dev.yaml", "stacks/Pulumi.prod.yaml"}
+
+
+def test_lets_encrypt_counts_by_the_public_suffix_list_not_the_last_two_labels():
+    # issue 18: example.co.uk and other.co.uk are two registered domains; a.github.io and b.github.io too.
+    def budget(names: list[str]) -> list[str]:
+        documents = [acme(), *[cert(f"c{i}", issuer="le", dnsNames=[name]) for i, name in enumerate(names)]]
+        return [f.object for f in run_rules(_view(documents), rules=[r for r in RULES if r.id == "LE1"])]
+
+    assert budget([f"h{i}.example.co.uk" for i in range(20)] + [f"h{i}.other.co.uk" for i in range(20)]) == []
+    assert budget([f"h{i}.a.github.io" for i in range(20)] + [f"h{i}.b.github.io" for i in range(20)]) == []
+    assert budget([f"h{i}.example.co.uk" for i in range(40)]) == ["domain example.co.uk"]

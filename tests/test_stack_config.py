@@ -138,3 +138,11 @@ def test_kubernetes_settings_encrypted_as_a_whole_work_offline_as_a_secret_provi
 def test_the_pull_request_workflow_never_hides_an_error():
     workflow = (Path(__file__).resolve().parent.parent / ".github/workflows/pull-request.yml").read_text()
     assert "|| true" not in workflow
+
+
+def test_a_key_with_and_without_the_project_prefix_is_one_key():
+    # issue 20: the later of `privateCa` and `cluster-tls:privateCa` won silently.
+    from cluster_tls.stackfile import StackFileError
+
+    with pytest.raises(StackFileError, match="config keys 'privateCa' and 'cluster-tls:privateCa' are one key"):
+        config_from_entries({"privateCa": {"scope": "cluster"}, "cluster-tls:privateCa": {"scope": "x"}}, "cluster-tls")

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from ..components.hosts import covered
+from ..components.model import public_suffixes
 from .engine import rule
 from .view import REDACTED, Obj, StackView
 
@@ -340,8 +341,9 @@ def ingress_nginx_is_retired(view: StackView) -> Findings:
 
 
 def _registered_domain(name: str) -> str:
-    labels = name.lstrip("*.").split(".")
-    return ".".join(labels[-2:])
+    """What Let's Encrypt counts certificates by: the name one label below its public suffix (example.co.uk)."""
+    host = name.removeprefix("*.")
+    return public_suffixes().privatesuffix(host) or host
 
 
 @rule("LE1", "warning", "Let's Encrypt certificates per registered domain per week")

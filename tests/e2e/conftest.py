@@ -89,7 +89,8 @@ def policy_pack(e2e_bin: Path, tmp_path_factory) -> Path:
     """policy/ with its virtual environment made the way the README says (cached beside the binaries), as the
     executable analyzer the CLI starts without a python language plugin (tools/e2e/policy-analyzer)."""
     venv = e2e_bin.parent / "policy-venv"
-    requirements = (REPO / "policy" / "requirements.txt").read_text()
+    # The package's own dependencies count too: the cached venv gets only this checkout's code (--no-deps) below.
+    requirements = (REPO / "policy" / "requirements.txt").read_text() + (REPO / "pyproject.toml").read_text()
     stamp = venv / ".requirements"
     if not stamp.is_file() or stamp.read_text() != requirements:
         shutil.rmtree(venv, ignore_errors=True)
