@@ -12,8 +12,9 @@ with `pip install -e` runs (cluster_tls.revision.own_code_command). Measured per
 - the same whole review after one line of package code changed (every stack evaluated at both sides): seconds per
   stack per side;
 - `render --all-stacks` and `check --all-stacks`;
-- the review before issue 21 (the revision `--before`, per-stack child processes, every stack at both sides) up to
-  `--before-max` stacks, and whether its markdown is byte-identical to this one's.
+- the review before issue 21 (revision BEFORE: per-stack child processes, every stack at both sides) up to
+  `--before-max` stacks; and whether this code's sequential review (every stack at both sides, one worker) prints
+  the same markdown byte for byte.
 
 Per stack, for comparison: `helm template` of a chart of one template emitting the stack's rendered objects from
 its values; `cdk8s synth` of the same objects (`make bench-setup`); and, when the real-engine binaries are built
@@ -154,15 +155,22 @@ def measure_size(stacks: int, rounds: int, scratch: Path, before_max: int) -> di
 
 
 def measure_before(stacks: int, rounds: int, scratch: Path, markdown: str) -> dict:
-    """The review as it was before issue 21, on a fleet built from that revision's own tree."""
+    """The review as it was before issue 21, on a fleet built from that revision's own tree; and this code's review
+    done the old way (every stack at both sides, one after another: this checkout's CLI, whose code is outside the
+    fleet's repository, with one worker), which must print the same document byte for byte."""
     root = fleet(scratch / f"before-{stacks}", stacks, BEFORE)
     change_one_stack(root)
-    runs = [cluster_tls(root, *REVIEW) for _ in range(rounds)]
-    return {
-        "before_review": median([seconds for seconds, _ in runs]),
-        # the same stacks and change, reviewed by the code of then: the same document
-        "before_markdown_identical": runs[0][1].stdout == markdown,
-    }
+    runs = [cluster_tls(root, *REVIEW)[0] for _ in range(rounds)]
+    same = scratch / f"fleet-{stacks}"
+    change_one_stack(same)
+    sequential = subprocess.run(
+        [sys.executable, "-m", "cluster_tls.cli", "--project-dir", str(same), *REVIEW],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CLUSTER_TLS_WORKERS": "1"},
+    )
+    revert(same)
+    return {"before_review": median(runs), "sequential_markdown_identical": sequential.stdout == markdown}
 
 
 def per_stack_tools(scratch: Path, samples: int) -> dict:

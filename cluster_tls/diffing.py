@@ -7,7 +7,9 @@ under `diff`, as `[secret:<salted digest>]`: a secret whose digest differs is re
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -54,6 +56,59 @@ class FileChange:
     path: str
     status: str  # added, removed, changed
     fields: list[FieldChange] = field(default_factory=list)
+    content: Any = None  # an added file's object, secrets as [secret]
+
+    def content_lines(self) -> list[str]:
+        if self.content is None:
+            return []
+        text = yaml.safe_dump(self.content, sort_keys=True, default_flow_style=False, allow_unicode=True)
+        return [f"    {line}" for line in text.splitlines()]
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _child(path: str, key: Any) -> str:
+    """`spec.servers`, `metadata.annotations["reflector.v1.k8s.emberstack.com/reflection-allowed"]`: a key with a
+    dot (or anything but letters, digits, '_' and '-') is quoted, so that a path reads one way only (issue 20)."""
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    return f"{path}[{json.dumps(key)}]"
+
+
+def _merge_key(before: list[Any], after: list[Any]) -> str | None:
+    """`name`, when every element of both lists is an object with a distinct name: Kubernetes merges such lists by
+    that key (containers, env, ports, volumes), so they are compared element by element by it."""
+    for items in (before, after):
+        names = [i.get("name") for i in items if isinstance(i, dict)]
+        if len(names) != len(items) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            return None
+    return "name" if before and after else None
+
+
+def _walk_list(before: list[Any], after: list[Any], path: str, out: list[FieldChange]) -> None:
+    key = _merge_key(before, after)
+    if key is not None:
+        old, new = {i[key]: i for i in before}, {i[key]: i for i in after}
+        for name in [*old, *(n for n in new if n not in old)]:
+            _walk(old.get(name), new.get(name), f"{path}[{key}={json.dumps(name)}]", out)
+        return
+    # Otherwise aligned as a sequence: one host added shows as that host added, not every later one changed.
+    encoded = [[json.dumps(i, sort_keys=True) for i in items] for items in (before, after)]
+    matcher = difflib.SequenceMatcher(a=encoded[0], b=encoded[1], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        pairs = max(i2 - i1, j2 - j1) if tag == "replace" else 0
+        for offset in range(pairs):
+            i, j = i1 + offset, j1 + offset
+            _walk(before[i] if i < i2 else None, after[j] if j < j2 else None, f"{path}[{j if j < j2 else i}]", out)
+        if tag == "delete":
+            for i in range(i1, i2):
+                _walk(before[i], None, f"{path}[{i}]", out)
+        if tag == "insert":
+            for j in range(j1, j2):
+                _walk(None, after[j], f"{path}[{j}]", out)
 
 
 def _walk(before: Any, after: Any, path: str, out: list[FieldChange]) -> None:
@@ -63,30 +118,37 @@ def _walk(before: Any, after: Any, path: str, out: list[FieldChange]) -> None:
         return
     if isinstance(before, dict) and isinstance(after, dict):
         for key in sorted(set(before) | set(after), key=str):
-            child = f"{path}.{key}" if path else str(key)
-            if key not in before:
-                _walk(None, after[key], child, out)
-            elif key not in after:
-                _walk(before[key], None, child, out)
-            else:
-                _walk(before[key], after[key], child, out)
+            _walk(before.get(key), after.get(key), _child(path, key), out)
+        return
+    if isinstance(before, list) and isinstance(after, list):
+        _walk_list(before, after, path, out)
         return
     if before != after:
         if isinstance(before, dict) and after is None:
             for key in sorted(before, key=str):
-                _walk(before[key], None, f"{path}.{key}" if path else str(key), out)
+                _walk(before[key], None, _child(path, key), out)
         elif isinstance(after, dict) and before is None:
             for key in sorted(after, key=str):
-                _walk(None, after[key], f"{path}.{key}" if path else str(key), out)
+                _walk(None, after[key], _child(path, key), out)
         else:
             out.append(FieldChange(path or ".", before, after))
+
+
+def _without_digests(value: Any) -> Any:
+    """An added object as shown: its secrets as the plain marker, never their salted digests."""
+    if isinstance(value, dict):
+        return {k: _without_digests(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_digests(v) for v in value]
+    return "[secret]" if _is_secret(value) else value
 
 
 def structural_diff(before: dict[str, str], after: dict[str, str]) -> list[FileChange]:
     changes = []
     for path in sorted(set(before) | set(after)):
         if path not in before:
-            changes.append(FileChange(path, "added"))
+            content = _without_digests(yaml.safe_load(after[path]))
+            changes.append(FileChange(path, "added", content=content))
         elif path not in after:
             changes.append(FileChange(path, "removed"))
         elif before[path] != after[path]:
@@ -125,6 +187,7 @@ def format_text(
             head = f"{sign} {change.path}"
             lines.append(f"{tint}{head}\033[0m" if color else head)
             lines += [f"    {f.describe()}" for f in change.fields]
+            lines += change.content_lines()
     lines += [f"stack {stack}: not reviewed: {message}" for stack, message in failures.items()]
     return "\n".join(lines) + "\n"
 
@@ -149,10 +212,27 @@ def format_markdown(per_stack: dict[str, list[FileChange]], labels: dict[str, st
             continue
         lines += ["", f"<details><summary><code>{stack}</code>: {len(changes)} files</summary>", "", "```diff"]
         for change in changes:
-            lines.append(f"{_SIGNS[change.status][0]} {change.path}")
-            lines += [f"    {f.describe()}" for f in change.fields]
+            lines += _markdown_lines(change)
         lines += ["```", "", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _markdown_lines(change: FileChange) -> list[str]:
+    """In a ```diff block GitHub colours lines that start with '+' or '-' (and '!'): a changed field is its old value
+    on a '-' line and its new one on a '+' line."""
+    if change.status != "changed":
+        sign = _SIGNS[change.status][0]
+        return [f"{sign} {change.path}", *(f"{sign}{line[1:]}" for line in change.content_lines())]
+    lines = [f"! {change.path}"]
+    for f in change.fields:
+        if f.redacted:
+            lines.append(f"!     {f.path}: {REDACTED}")
+            continue
+        if f.before is not None:
+            lines.append(f"-     {f.path}: {json.dumps(f.before, sort_keys=True)}")
+        if f.after is not None:
+            lines.append(f"+     {f.path}: {json.dumps(f.after, sort_keys=True)}")
+    return lines
 
 
 def format_json(per_stack: dict[str, list[FileChange]], labels: dict[str, str], failures: Failures = NONE) -> str:
@@ -160,7 +240,15 @@ def format_json(per_stack: dict[str, list[FileChange]], labels: dict[str, str], 
         stack: {
             "against": labels[stack],
             "counts": counts(changes),
-            "files": [{"path": c.path, "status": c.status, "fields": [f.as_json() for f in c.fields]} for c in changes],
+            "files": [
+                {
+                    "path": c.path,
+                    "status": c.status,
+                    "fields": [f.as_json() for f in c.fields],
+                    **({"content": c.content} if c.content is not None else {}),
+                }
+                for c in changes
+            ],
         }
         for stack, changes in per_stack.items()
     }

@@ -189,13 +189,26 @@ def _show(value: Any, secret: bool) -> str:
     return json.dumps(value) if not isinstance(value, str) else repr(value)
 
 
-def _format_errors(error: ValidationError, secret_keys: set[str]) -> list[str]:
+def _holds_secret(loc: list[str], secret_keys: set[str], paths: dict[str, list[tuple[str, ...]]]) -> bool:
+    """Whether the value at `loc` is, or holds, a secret: the whole key when it was set as one secret, else only
+    the fields that are `secure:` in the stack file (the others stay reviewable, issue 20)."""
+    if not loc or loc[0] not in secret_keys:
+        return False
+    inner = paths.get(f"{PROJECT}:{loc[0]}")
+    if not inner:
+        return True
+    rest = tuple(loc[1:])
+    return any(rest[: len(path)] == path or path[: len(rest)] == rest for path in inner)
+
+
+def _format_errors(
+    error: ValidationError, secret_keys: set[str], paths: dict[str, list[tuple[str, ...]]] | None = None
+) -> list[str]:
     problems = []
     for item in error.errors():
         loc = [str(p) for p in item["loc"]]
-        top = loc[0] if loc else ""
         path = key_path(loc)
-        secret = top in secret_keys
+        secret = _holds_secret(loc, secret_keys, paths or {})
         if item["type"] == "extra_forbidden":
             hint = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=1)
             message = "unknown key" + (f"; did you mean '{key_path([*loc[:-1], hint[0]])}'?" if hint else "")
@@ -371,7 +384,8 @@ def _stand_in_for_missing_secrets(raw: dict[str, Any], error: ValidationError, s
 def load_stack(project: str = PROJECT) -> LoadedStack:
     stack = pulumi.get_stack()
     raw, secret_keys, problems = read_raw_config(project)
-    guard = SecretGuard(secret_strings(raw, secret_keys, _secure_paths_on_disk(project)))
+    paths = _secure_paths_on_disk(project)
+    guard = SecretGuard(secret_strings(raw, secret_keys, paths))
     problems += _opaque_offline_secrets(raw, secret_keys)
     try:
         config = StackConfig.model_validate(raw)
@@ -384,7 +398,7 @@ def load_stack(project: str = PROJECT) -> LoadedStack:
             except ValidationError as again:
                 error = again
         if config is None:
-            problems += _format_errors(error, secret_keys)
+            problems += _format_errors(error, secret_keys, paths)
     if config is not None:
         problems += [
             f"{PROJECT}:{'.'.join(path)}: holds a secret but is stored in plain text; store it with "

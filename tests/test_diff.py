@@ -8,8 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cluster_tls.cli import main
+from cluster_tls.diffing import format_markdown, format_text, structural_diff
 
 from .support.repository import committed_copy
 
@@ -39,7 +41,7 @@ def test_a_changed_dns_name_is_shown_as_the_field_that_changed(project, capsys):
     code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")
     assert code == 1
     assert "~ manifests/istio-system/certificate.cert-manager.io.dev-web-tls.yaml" in out
-    assert '    spec.dnsNames: ["shop.dev.example.internal"] -> ["store.dev.example.internal"]' in out
+    assert '    spec.dnsNames[0]: "shop.dev.example.internal" -> "store.dev.example.internal"' in out
 
 
 def test_an_added_namespace_and_a_removed_component(project, capsys):
@@ -106,7 +108,7 @@ def test_against_ref_uses_that_revisions_own_code(project, capsys):
     subprocess.run([*git, "commit", "-qam", "old code"], check=True)
     code, out = diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")
     assert code == 1, out
-    assert '"name": "https-old"' in out and '"name": "https"' in out
+    assert 'spec.servers[0].port.name: "https-old" -> "https"' in out
 
 
 def test_render_never_writes_salted_digests_whatever_the_environment(project, capsys, monkeypatch, tmp_path):
@@ -124,3 +126,49 @@ def test_render_never_writes_salted_digests_whatever_the_environment(project, ca
     texts = [p.read_text() for p in out.rglob("*.yaml")]
     assert any("[secret]" in t for t in texts)
     assert not any("[secret:" in t for t in texts)
+
+
+def _file(document: dict) -> str:
+    return yaml.safe_dump(document, sort_keys=True)
+
+
+def test_lists_are_compared_element_by_element_by_name_where_kubernetes_merges_by_name():
+    # issue 20: one added host rewrote all of spec.servers, as one JSON blob.
+    before = {"spec": {"servers": [{"hosts": ["a.example.com"], "port": {"name": "https", "number": 443}}]}}
+    after = {
+        "spec": {
+            "servers": [{"hosts": ["a.example.com", "b.example.com"], "port": {"name": "https", "number": 443}}],
+            "ports": [{"name": "http", "port": 80}],
+        }
+    }
+    (change,) = structural_diff({"g.yaml": _file(before)}, {"g.yaml": _file(after)})
+    assert [f.describe() for f in change.fields] == [
+        'spec.ports: added [{"name": "http", "port": 80}]',
+        'spec.servers[0].hosts[1]: added "b.example.com"',
+    ]
+    env = [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    (change,) = structural_diff(
+        {"d.yaml": _file({"env": env})}, {"d.yaml": _file({"env": [{"name": "B", "value": "3"}, env[0]]})}
+    )
+    assert [f.describe() for f in change.fields] == ['env[name="B"].value: "2" -> "3"']
+    (change,) = structural_diff(
+        {"h.yaml": _file({"hosts": ["a", "b", "c"]})}, {"h.yaml": _file({"hosts": ["x", "a", "c"]})}
+    )
+    assert [f.describe() for f in change.fields] == ['hosts[0]: added "x"', 'hosts[1]: removed (was "b")']
+
+
+def test_path_segments_with_dots_are_quoted_and_added_objects_shown_without_digests():
+    key = "reflector.v1.k8s.emberstack.com/reflection-allowed"
+    (change,) = structural_diff(
+        {"c.yaml": _file({"metadata": {"annotations": {key: "true"}}})},
+        {"c.yaml": _file({"metadata": {"annotations": {key: "false"}}})},
+    )
+    assert change.fields[0].path == f'metadata.annotations["{key}"]'
+    (added,) = structural_diff({}, {"s.yaml": _file({"kind": "Secret", "data": {"token": "[secret:0123abcd]"}})})
+    assert added.content == {"kind": "Secret", "data": {"token": "[secret]"}}
+    text = format_text({"dev": [added, change]}, {"dev": "HEAD"})
+    assert "    kind: Secret" in text and "0123abcd" not in text
+    markdown = format_markdown({"dev": [added, change]}, {"dev": "HEAD"})
+    assert f'-     metadata.annotations["{key}"]: "true"' in markdown
+    assert f'+     metadata.annotations["{key}"]: "false"' in markdown
+    assert "+ s.yaml\n+   data:\n+     token: '[secret]'\n+   kind: Secret\n" in markdown

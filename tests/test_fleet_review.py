@@ -151,7 +151,7 @@ def test_a_change_to_the_package_reaches_every_stack(project_copy):
     assert "not evaluated" not in result.stderr
     for stack in ("dev", "staging", "prod"):
         assert f"stack {stack} against HEAD:" in result.stdout
-    assert '"name": "tls"' in result.stdout
+    assert 'spec.servers[0].port.name: "https" -> "tls"' in result.stdout
 
 
 def test_one_broken_stack_is_reported_and_the_others_reviewed(project_copy, capsys, tmp_path):

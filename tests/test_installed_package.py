@@ -151,7 +151,7 @@ def test_a_pull_request_review_in_a_repository_that_installs_the_package(venv_wi
     result = subprocess.run(review, cwd=repo, env=env, capture_output=True, text=True)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
-    assert '["shop.apps.example.internal"] -> ["shop.apps.example.org"]' in result.stdout
+    assert 'spec.dnsNames[0]: "shop.apps.example.internal" -> "shop.apps.example.org"' in result.stdout
     where = subprocess.run(
         [venv_with_wheel, "-c", "import cluster_tls; print(cluster_tls.__file__)"],
         cwd=repo,

@@ -146,3 +146,19 @@ def test_a_key_with_and_without_the_project_prefix_is_one_key():
 
     with pytest.raises(StackFileError, match="config keys 'privateCa' and 'cluster-tls:privateCa' are one key"):
         config_from_entries({"privateCa": {"scope": "cluster"}, "cluster-tls:privateCa": {"scope": "x"}}, "cluster-tls")
+
+
+def test_a_dnspod_error_shows_the_users_own_value_and_hides_only_the_secret_fields(tmp_path, capsys):
+    # issue 20: with the credentials `secure:` (every real stack) every DNSPod error said `(got [secret])`.
+    from cluster_tls.cli import main as cli
+
+    (tmp_path / "Pulumi.yaml").write_text((Path(__file__).parent.parent / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n  cluster-tls:dnspod:\n    domain: example.com\n    email: Platform.Team\n"
+        "    credentials:\n      secretId: {secure: v1:SecretIdCipher}\n      secretKey: {secure: 7}\n"
+    )
+    assert cli(["--project-dir", str(tmp_path), "preview", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "cluster-tls:dnspod.email: is not a valid e-mail address" in err and "(got 'Platform.Team')" in err
+    assert "SecretIdCipher" not in err and "offline-placeholder" not in err
