@@ -41,6 +41,7 @@ from .names import child_name, k8s_name
 from .plan import ObjectClaim, certificate_claims
 from .replication import KUBED_DEPRECATION, SecretReplication
 from .routes import GatewaySpec, IngressRoute, register_gateway_api
+from .secret_guard import object_name
 
 # Let's Encrypt accepts RSA 2048-4096 and ECDSA P-256/P-384 only ("ECDSA curve P-521 not allowed", field notes §2.6).
 _LE_KEYS = {"RSA": (2048, 3072, 4096), "ECDSA": (256, 384)}
@@ -198,7 +199,7 @@ class DnspodWildcardArgs(ComponentArgs):
         return [f"*.{self.domain}", *([self.domain] if self.include_apex else [])]
 
     def names(self) -> dict[str, str]:
-        certificate = self.certificate_name or k8s_name("wildcard", self.domain)
+        certificate = self.certificate_name or object_name("wildcard", self.domain)
         return {
             "certificate": certificate,
             "secret": self.secret_name or certificate,

@@ -12,10 +12,20 @@ import re
 from typing import Annotated, Any
 
 from publicsuffixlist import PublicSuffixList
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from .durations import parse_go_duration
+
+
+def validation_problems(error: ValidationError) -> list[tuple[str, str, Any]]:
+    """Each problem of a ValidationError as (field path, message, the value given), never pydantic's multi-line
+    dump with its `[type=..., input_value=...]` (issue 18)."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem["loc"]).lstrip(".")
+        problems.append((path, problem["msg"].removeprefix("Value error, "), problem.get("input")))
+    return problems
 
 
 class Spec(BaseModel):

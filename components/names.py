@@ -18,10 +18,15 @@ _DASHES = re.compile(r"-{2,}")
 BUILT_IN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
+def sanitized_label(text: str) -> str:
+    """`text` lowered, every run of characters outside [a-z0-9-] one '-', no '-' at either end."""
+    return _DASHES.sub("-", _INVALID.sub("-", text.lower())).strip("-")
+
+
 def k8s_name(*parts: str, max_length: int = MAX_LABEL) -> str:
     """Join parts into a valid, stable RFC 1123 label: `k8s_name("Private CA", "ca")` -> `private-ca-ca`."""
     raw = "-".join(p for p in parts if p)
-    name = _DASHES.sub("-", _INVALID.sub("-", raw.lower())).strip("-")
+    name = sanitized_label(raw)
     if not name:
         raise ValueError(f"cannot derive a Kubernetes name from {parts!r}")
     if len(name) <= max_length:

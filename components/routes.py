@@ -17,6 +17,7 @@ from pydantic import Field, StringConstraints, model_validator
 from .model import Annotations, DnsLabel, DnsName, K8sName, Spec, StrictInt
 from .names import k8s_name
 from .plan import ObjectClaim
+from .secret_guard import object_name
 
 if TYPE_CHECKING:
     from .base import TLSComponent
@@ -121,7 +122,7 @@ class GatewaySpec(Spec):
 
     @staticmethod
     def listener_name(host: str) -> str:
-        return k8s_name("https", host.replace("*", "wildcard"))
+        return object_name("https", host.replace("*", "wildcard"))
 
     def gateway_manifest(self, secret_name: str) -> dict[str, Any]:
         listeners = [

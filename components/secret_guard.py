@@ -13,7 +13,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import pulumi
+from email_validator import EmailNotValidError, validate_email
 from pulumi.runtime import settings
+
+from .hosts import to_ascii
+from .names import k8s_name, sanitized_label
 
 _active: tuple[object, SecretGuard] | None = None
 
@@ -33,9 +37,28 @@ def _contains_output(value: Any) -> bool:
 MIN_SECRET_CHARS = 4
 
 
+def derived_forms(secret: str) -> set[str]:
+    """`secret` and what the package derives from it, which must stay as secret as it (issue 19): stripped and
+    lowered (domains, hosts), IDNA-encoded (`to_ascii`), an e-mail as email-validator normalises it, and a
+    Kubernetes name as `k8s_name` sanitises it."""
+    forms = {secret, secret.strip(), secret.lower(), secret.strip().lower(), secret.casefold()}
+    for form in list(forms):
+        try:
+            forms.add(to_ascii(form.rstrip(".")))
+        except ValueError:
+            pass
+        try:
+            forms.add(validate_email(form, check_deliverability=False).normalized)
+        except EmailNotValidError:
+            pass
+    forms |= {sanitized_label(form) for form in list(forms)}
+    return {form for form in forms if len(form) >= MIN_SECRET_CHARS}
+
+
 class SecretGuard:
     def __init__(self, secrets: Iterable[str]):
-        self.secrets = tuple(sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS}))
+        given = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS}
+        self.secrets = tuple(sorted({form for secret in given for form in derived_forms(secret)}))
 
     def contains(self, value: Any) -> bool:
         if isinstance(value, str):
@@ -93,6 +116,15 @@ def resource_name(prefix: str, *parts: str) -> str:
     if parts and guard is not None and guard.contains(list(parts)):
         return f"{prefix}-{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
     return "-".join([prefix, *parts])
+
+
+def object_name(*parts: str, max_length: int = 63) -> str:
+    """`k8s_name(*parts)`, unless a part holds a secret: then the first part and a digest of the others, since a
+    Kubernetes name is never secret (it is in the object's path, the preview and every reference to it)."""
+    guard = active()
+    if len(parts) > 1 and guard is not None and guard.contains(list(parts[1:])):
+        return k8s_name(parts[0], hashlib.sha256(chr(0).join(parts[1:]).encode()).hexdigest()[:12])
+    return k8s_name(*parts, max_length=max_length)
 
 
 def guard_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

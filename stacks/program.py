@@ -21,6 +21,7 @@ from cluster_tls.components.dnspod import DnspodWildcard
 from cluster_tls.components.hubble import HubbleTLS
 from cluster_tls.components.istio_gateway import IstioHTTPSGateway
 from cluster_tls.components.links import LinkError, Provided
+from cluster_tls.components.model import validation_problems
 from cluster_tls.components.plan import ClaimLedger, ObjectClaim, PlanError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
 from cluster_tls.components.whizard import WhizardTLS
@@ -71,8 +72,14 @@ def link_components(loaded: LoadedStack, context: ClusterContext) -> list[tuple[
     for entry, args in _enabled(loaded.config):
         try:
             args = args.link(providers)
-        except (LinkError, ValidationError) as error:
+        except LinkError as error:
             problems.append(f"{entry.key()}: {error}")
+            continue
+        except ValidationError as error:
+            problems += [
+                f"{entry.key()}{'.' if path else ''}{path}: {message}"
+                for path, message, _ in validation_problems(error)
+            ]
             continue
         providers[entry.key().split(":", 1)[1]] = args.provides(entry.name, context)
         linked.append((entry, args))

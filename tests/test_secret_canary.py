@@ -218,3 +218,34 @@ def test_a_secret_too_short_to_find_does_not_mark_every_input():
     guard = SecretGuard(["a", "xy", "S3cr.et-Ünïcode"])
     assert guard.redact("cert-manager a.b S3cr.et-Ünïcode") == "cert-manager a.b [secret]"
     assert not guard.contains("cert-manager") and guard.contains({"k": ["S3cr.et-Ünïcode"]})
+
+
+def _shaped(path: tuple, unique: str) -> str:
+    """A canary as real secrets are: dots, capitals, non-ASCII (an e-mail where the field wants one)."""
+    if path and path[-1] == "email":
+        return f"Ops.Cänary{unique}@Example.ORG"
+    return f"Cänary{unique}.Example.ORG"
+
+
+def _everything_plain(evaluation: Evaluation, error: str) -> str:
+    """Every text a user or a reader of state could see, including the paths render writes."""
+    texts = [error, *evaluation.logs]
+    if not error:
+        files = render_files(evaluation)
+        texts += [preview_table(evaluation, "stack"), *files, *files.values()]
+    for reg in evaluation.registrations:
+        _plain_strings(reg.inputs, texts)
+        texts.append(reg.urn)
+    for outputs in evaluation.outputs.values():
+        _plain_strings(outputs, texts)
+    return "\n".join(texts)
+
+
+# issue 19: the canaries above are shaped like DNS labels, so they could not see a secret that the package lowers,
+# IDNA-encodes, normalises or turns into a Kubernetes name. These carry a unique run of digits that every form
+# derived from them keeps, and which appears nowhere unless the canary leaked.
+@pytest.mark.parametrize("stack,key,path", CASES, ids=[f"{s}:{k}.{'.'.join(map(str, p))}" for s, k, p in CASES])
+def test_a_secret_with_dots_capitals_and_non_ascii_never_shows_in_any_derived_form(tmp_path, stack, key, path):
+    unique = format(abs(hash(("shaped", stack, key, path))) % 10**9, "09d")
+    evaluation, error = _run_with_canary(tmp_path, stack, key, path, _shaped(path, unique))
+    assert unique not in _everything_plain(evaluation, error)
