@@ -11,7 +11,6 @@ import argparse
 import difflib
 import importlib
 import os
-import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,14 +35,13 @@ from .preflight.engine import format_sarif as preflight_sarif
 from .preflight.engine import format_text as preflight_text
 from .preflight.view import from_evaluation
 from .preview import preview_json, preview_table
+from .render_folder import FolderError, replace_folder
 from .revision import SALT_VARIABLE, RevisionError, RevisionRender, resolve_commit
 from .stackfile import Project, StackFileError, stack_entries
 from .unchanged import InputsError, Review
 
 PROJECT_NAME = "cluster-tls"
 CLEAN, FINDINGS, INPUT_ERROR, INTERNAL_ERROR = 0, 1, 2, 3  # exit statuses (issue 20)
-# Written into every folder `render` fills, so that a later render may replace it and nothing else.
-RENDER_MARKER = ".cluster-tls-render"
 
 
 class EvaluationError(Exception):
@@ -123,29 +121,12 @@ def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = N
 
 
 def write_render(files: dict[str, str], out: Path) -> None:
-    """Write `files` into `out`, replacing exactly what an earlier render wrote there; refuse anything else."""
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file, not a folder")
+    """Write `files` into `out`, replacing exactly what an earlier render wrote there, atomically; refuse anything
+    else (cluster_tls/render_folder.py)."""
     try:
-        _replace_render(files, out)
-    except OSError as error:  # a read-only or full folder is the user's to fix, not a bug of ours
-        raise UsageError(f"--out {out}: cannot write there ({error.strerror or error})") from None
-
-
-def _replace_render(files: dict[str, str], out: Path) -> None:
-    if out.is_dir() and any(out.iterdir()):
-        if not (out / RENDER_MARKER).is_file():
-            raise UsageError(
-                f"--out {out} is not empty and was not written by `cluster-tls render`; choose an empty or new folder"
-            )
-        for child in out.iterdir():
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / RENDER_MARKER).write_text("written by cluster-tls render; the next render replaces this folder\n")
-    for relative, text in files.items():
-        target = out / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        replace_folder(files, out)
+    except FolderError as error:
+        raise UsageError(str(error)) from None
 
 
 STDOUT = Path("-")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from cluster_tls import __version__
-from cluster_tls.cli import RENDER_MARKER, main
+from cluster_tls.cli import main
+from cluster_tls.render_folder import MARKER as RENDER_MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).with_name("cluster-tls")

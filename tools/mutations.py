@@ -73,10 +73,10 @@ M = [
     ),
     ("broken pipe not handled", "cluster_tls/cli.py", "    except BrokenPipeError:", "    except ZeroDivisionError:"),
     (
-        "render folder not cleared",
-        "cluster_tls/cli.py",
-        "            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()",
-        "            pass",
+        "render folder not replaced",
+        "cluster_tls/render_folder.py",
+        "                elif _exchange(scratch, out):  # scratch now holds the old render",
+        "                elif True:",
     ),
     (
         "namespace check removed",
