@@ -94,3 +94,73 @@ def test_actionlint_finds_nothing(actionlint, bad):
     assert f"Checking {len(WORKFLOWS)} workflow file(s)" in result.stdout
     flagged = subprocess.run(actionlint, cwd=bad, capture_output=True, text=True)
     assert flagged.returncode != 0 and 'input "fetch-dept" is not defined' in flagged.stdout
+
+
+_HARNESS = r"""
+const fs = require("fs");
+const [script, payloadFile, folder] = process.argv.slice(2);
+const payload = JSON.parse(fs.readFileSync(payloadFile, "utf8"));
+const posted = [];
+const github = {
+  paginate: async (method, args) => method(args),
+  rest: {
+    pulls: { list: () => payload.pulls },
+    issues: {
+      listComments: () => [],
+      createComment: async (args) => posted.push(args),
+      updateComment: async (args) => posted.push(args),
+    },
+  },
+};
+const context = { payload: { workflow_run: payload.run }, repo: { owner: "o", repo: "r" } };
+const core = { notice: (m) => posted.push({ notice: m }) };
+process.chdir(folder);
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
+new AsyncFunction("require", "github", "context", "core", fs.readFileSync(script, "utf8"))(
+  require, github, context, core,
+).then(() => console.log(JSON.stringify(posted)));
+"""
+
+
+def _comment_with(tmp_path: Path, pulls: list, artifact_number: str, body: str) -> list:
+    """The comment workflow's own script, run by node against a recorded GitHub API."""
+    import json
+
+    import yaml
+
+    tmp_path.mkdir(exist_ok=True)
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "pull-request-comment.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["comment"]["steps"] if "github-script" in s["uses"]]
+    (tmp_path / "script.js").write_text(step["with"]["script"])
+    (tmp_path / "harness.js").write_text(_HARNESS)
+    (tmp_path / "pr-diff").mkdir()
+    (tmp_path / "pr-diff" / "number").write_text(artifact_number)
+    (tmp_path / "pr-diff" / "diff.md").write_text(body)
+    run = {"head_sha": "abc123", "head_repository": {"id": 42}, "html_url": "https://github.com/o/r/actions/runs/1"}
+    (tmp_path / "payload.json").write_text(json.dumps({"run": run, "pulls": pulls}))
+    result = subprocess.run(
+        ["node", "harness.js", "script.js", "payload.json", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_comment_goes_to_the_pull_request_of_the_event_never_to_the_artifacts_number(tmp_path):
+    # issue 19: a fork's run wrote the number; the bot then commented wherever it said.
+    pulls = [
+        {"number": 7, "head": {"sha": "abc123", "repo": {"id": 42}}},
+        {"number": 9, "head": {"sha": "abc123", "repo": {"id": 99}}},  # same commit, another fork
+    ]
+    body = (
+        '<!-- cluster-tls diff -->\n<details><summary><code>dev</code></summary>\n<img src=x onerror="x"> @org/team\n'
+    )
+    (posted,) = _comment_with(tmp_path, pulls, "1", body)
+    assert posted["issue_number"] == 7
+    assert "&lt;img" in posted["body"] and "<img" not in posted["body"]
+    assert "<details><summary><code>dev</code></summary>" in posted["body"]
+    assert "@\u200borg/team" in posted["body"]
+    assert posted["body"].startswith("<!-- cluster-tls diff -->\n_From the pull request's own run")
+    assert _comment_with(tmp_path / "none", [], "7", body) == [
+        {"notice": "no single open pull request has head abc123; nothing to comment on"}
+    ]
