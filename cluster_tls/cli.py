@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from . import __version__
 from .components import secret_guard
 from .components.model import validation_problems
-from .diffing import format_json, format_markdown, format_text, structural_diff
+from .diffing import DiffInputError, format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_stack
 from .pool import Outcome, run_all
@@ -37,7 +37,7 @@ from .preflight.view import from_evaluation
 from .preview import preview_json, preview_table
 from .render_folder import FolderError, replace_folder
 from .revision import SALT_VARIABLE, RevisionError, RevisionRender, resolve_commit
-from .stackfile import Project, StackFileError, stack_entries
+from .stackfile import MAX_EXPANDED_CHARS, Project, StackFileError, stack_entries
 from .unchanged import InputsError, Review
 
 PROJECT_NAME = "cluster-tls"
@@ -146,7 +146,15 @@ def _write_or_stream(files: dict[str, str], out: Path, stack: str, folder: str =
 def _read_tree(folder: Path) -> dict[str, str]:
     if not folder.is_dir():
         raise UsageError(f"--against-dir {folder} is not a folder")
-    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.yaml"))}
+    files = {}
+    for path in sorted(folder.rglob("*.yaml")):
+        if path.stat().st_size > MAX_EXPANDED_CHARS:
+            raise UsageError(f"--against-dir: {path} is over {MAX_EXPANDED_CHARS // 2**20} MiB; no render is")
+        try:
+            files[str(path.relative_to(folder))] = path.read_text()
+        except (UnicodeDecodeError, OSError) as error:
+            raise UsageError(f"--against-dir: cannot read {path} ({error})") from None
+    return files
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -546,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StackFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
-    except (StackFileError, EvaluationError, UsageError, RenderError) as error:
+    except (StackFileError, EvaluationError, UsageError, RenderError, DiffInputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return INPUT_ERROR
     except Exception as error:  # a bug of ours: still one line; CLUSTER_TLS_DEBUG=1 shows the traceback

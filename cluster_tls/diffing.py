@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from .stackfile import StackFileError, load_bounded
+
 REDACTED = "changed (redacted)"
 
 
@@ -143,17 +145,29 @@ def _without_digests(value: Any) -> Any:
     return "[secret]" if _is_secret(value) else value
 
 
+class DiffInputError(Exception):
+    """A file to compare is not YAML the diff can read within the bounds of cluster_tls/stackfile.py."""
+
+
+def _document(path: str, text: str) -> Any:
+    try:
+        return load_bounded(text, strict_keys=False)
+    except (StackFileError, yaml.YAMLError, RecursionError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DiffInputError(f"{path}: cannot compare it: {reason[:300]}") from None
+
+
 def structural_diff(before: dict[str, str], after: dict[str, str]) -> list[FileChange]:
     changes = []
     for path in sorted(set(before) | set(after)):
         if path not in before:
-            content = _without_digests(yaml.safe_load(after[path]))
+            content = _without_digests(_document(path, after[path]))
             changes.append(FileChange(path, "added", content=content))
         elif path not in after:
             changes.append(FileChange(path, "removed"))
         elif before[path] != after[path]:
             fields: list[FieldChange] = []
-            _walk(yaml.safe_load(before[path]), yaml.safe_load(after[path]), "", fields)
+            _walk(_document(path, before[path]), _document(path, after[path]), "", fields)
             if fields:
                 changes.append(FileChange(path, "changed", fields))
     return changes

@@ -9,6 +9,8 @@ absurd nesting are errors with a location, not surprises later.
 from __future__ import annotations
 
 import contextvars
+import copy
+import functools
 import hashlib
 import json
 import re
@@ -38,13 +40,21 @@ def _where(node: yaml.Node) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
-def _check_nodes(root: yaml.Node) -> None:
+# What a YAML document may expand to once anchors are followed: an alias multiplies its anchor's size, so a small
+# file can stand for gigabytes (issue 19).
+MAX_EXPANDED_CHARS = 32 * 1024 * 1024
+# libyaml's parser where PyYAML has it, as the emitter already is (cluster_tls/manifests.py); the same documents.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _check_nodes(root: yaml.Node, *, strict_keys: bool = True) -> None:
     """Refuse what PyYAML would accept silently: duplicate keys (the last wins), cycles, alias bombs, depth."""
     visited = 0
+    expanded = 0
     path: set[int] = set()
 
     def walk(node: yaml.Node, depth: int) -> None:
-        nonlocal visited
+        nonlocal visited, expanded
         visited += 1
         if visited > MAX_NODES:
             raise StackFileError(f"more than {MAX_NODES} values after expanding anchors (an alias bomb?)")
@@ -52,17 +62,25 @@ def _check_nodes(root: yaml.Node) -> None:
             raise StackFileError(f"nesting deeper than {MAX_DEPTH} levels at {_where(node)}")
         if id(node) in path:
             raise StackFileError(f"a recursive anchor at {_where(node)}")
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.ScalarNode):
+            expanded += len(node.value)
+            if expanded > MAX_EXPANDED_CHARS:
+                raise StackFileError(
+                    f"more than {MAX_EXPANDED_CHARS // 2**20} MiB of text after expanding anchors at {_where(node)}"
+                    " (an alias bomb?)"
+                )
+        elif isinstance(node, yaml.MappingNode):
             path.add(id(node))
             seen: dict[Any, yaml.Node] = {}
             for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
+                if strict_keys and (not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str"):
                     raise StackFileError(f"keys must be strings, got {key.tag.rsplit(':', 1)[-1]} at {_where(key)}")
-                if key.value in seen:
+                if strict_keys and key.value in seen:
                     raise StackFileError(
                         f"duplicate key {key.value!r} at {_where(key)} (first at {_where(seen[key.value])})"
                     )
                 seen[key.value] = key
+                walk(key, depth + 1)
                 walk(value, depth + 1)
             path.discard(id(node))
         elif isinstance(node, yaml.SequenceNode):
@@ -74,20 +92,37 @@ def _check_nodes(root: yaml.Node) -> None:
     walk(root, 0)
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse one YAML document strictly; StackFileError (one line, with the file) on anything odd."""
+def load_bounded(text: str, *, strict_keys: bool = True) -> Any:
+    """One YAML document, parsed once, refused (StackFileError) past the bounds above before it is built."""
+    loader = _LOADER(text)
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise StackFileError(f"{path} is not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise StackFileError(f"cannot read {path}: {error.strerror}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
         if root is None:
             return None
-        _check_nodes(root)
-        return yaml.safe_load(text)
+        _check_nodes(root, strict_keys=strict_keys)
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML document strictly; StackFileError (one line, with the file) on anything odd. A file is parsed
+    once per content: a preview reads the stack file three times (config, settings, secure paths)."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise StackFileError(f"cannot read {path}: {error.strerror}") from None
+    return copy.deepcopy(_parsed(str(path), data))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: str, data: bytes) -> Any:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise StackFileError(f"{path} is not UTF-8 text (byte {error.start})") from None
+    try:
+        return load_bounded(text)
     except StackFileError as error:
         raise StackFileError(f"{path}: {error}") from None
     except yaml.YAMLError as error:

@@ -21,6 +21,7 @@ _UNIT_SECONDS = {
 _PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)", re.ASCII)
 # Go stores a Duration as int64 nanoseconds: time.ParseDuration refuses anything longer ("invalid duration").
 _MAX_SECONDS = (2**63 - 1) / 1e9
+_MAX_LENGTH = 256  # far more than any duration a person writes; bounds the work on a hostile value
 
 
 def parse_go_duration(text: str) -> timedelta:
@@ -32,10 +33,11 @@ def parse_go_duration(text: str) -> timedelta:
         raise ValueError("must not be negative")
     if body == "0":
         return timedelta(0)
+    if len(body) > _MAX_LENGTH:
+        raise ValueError(f"is {len(text)} characters long: no Go duration is")
     pos, seconds = 0, 0.0
-    for match in _PART.finditer(body):
-        if match.start() != pos:
-            break
+    # Anchored at each part's end: a search would retry every later position, quadratic in a long run of digits.
+    while (match := _PART.match(body, pos)) is not None:
         seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if pos != len(body) or pos == 0:

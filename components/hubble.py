@@ -25,7 +25,7 @@ from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .merge import deep_merge
-from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt
+from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, repeated
 from .names import child_name
 from .plan import ObjectClaim, certificate_claims
 from .selfsigned_ca import CABundleRef, SelfSignedCAChain, SelfSignedCAChainArgs
@@ -88,7 +88,7 @@ HubbleMetric = Annotated[str, AfterValidator(_hubble_metric)]
 
 
 def _dupes(names: list[str]) -> list[str]:
-    return sorted({n for n in names if names.count(n) > 1})
+    return repeated(names)
 
 
 class HubbleRelayTLS(Spec):

@@ -24,7 +24,7 @@ from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .hosts import covered
 from .links import LinkError
-from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, version_tuple
+from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, repeated, version_tuple
 from .plan import ObjectClaim, certificate_claims
 from .routes import Backend, GatewaySpec, HttpRoute, register_gateway_api
 
@@ -141,7 +141,7 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
         self._release_serves_this_mode()
         if self.issuer_from or self.certificate_from or self.client_ca_from:
             return self  # checked again once the stack has resolved the links
-        dupes = sorted({h for h in self.hosts if self.hosts.count(h) > 1})
+        dupes = repeated(self.hosts)
         if dupes:
             raise ValueError(f"hosts lists {dupes} more than once")
         names = self.certificate_names()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from collections import Counter
+from collections.abc import Hashable, Iterable
 from typing import Annotated, Any
 
 from publicsuffixlist import PublicSuffixList
@@ -16,6 +18,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, ValidationEr
 from pydantic.alias_generators import to_camel
 
 from .durations import parse_go_duration
+
+
+def repeated(items: Iterable[Hashable]) -> list[Any]:
+    """The items that occur more than once, sorted: in linear time (3,000 hosts, issue 20)."""
+    return sorted(item for item, count in Counter(items).items() if count > 1)
 
 
 def validation_problems(error: ValidationError) -> list[tuple[str, str, Any]]:

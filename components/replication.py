@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .certmanager.specs import SecretTemplate
-from .model import DnsLabel, Spec, qualified_name
+from .model import DnsLabel, Spec, qualified_name, repeated
 
 REFLECTOR = "reflector.v1.k8s.emberstack.com/"
 REPLICATOR = "replicator.v1.mittwald.de/"
@@ -41,7 +41,7 @@ class SecretReplication(Spec):
 
     @model_validator(mode="after")
     def _valid(self) -> SecretReplication:
-        dupes = sorted({n for n in self.namespaces if self.namespaces.count(n) > 1})
+        dupes = repeated(self.namespaces)
         if dupes:
             raise ValueError(f"namespaces lists {dupes} more than once")
         qualified_name(self.kubed_label)

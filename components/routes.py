@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field, StringConstraints, model_validator
 
-from .model import Annotations, DnsLabel, DnsName, K8sName, Spec, StrictInt
+from .model import Annotations, DnsLabel, DnsName, K8sName, Spec, StrictInt, repeated
 from .names import k8s_name
 from .plan import ObjectClaim
 from .secret_guard import object_name
@@ -112,7 +112,7 @@ class GatewaySpec(Spec):
     @model_validator(mode="after")
     def _unique(self) -> GatewaySpec:
         names = [r.name for r in self.routes]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated(names)
         if dupes:
             raise ValueError(f"routes named {dupes} more than once")
         return self

@@ -23,9 +23,10 @@ from cluster_tls.components.base import ComponentArgs
 from cluster_tls.components.certmanager.install import CertManagerInstallArgs
 from cluster_tls.components.context import ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcardArgs
+from cluster_tls.components.echo import shown
 from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
-from cluster_tls.components.model import DnsLabel, Spec
+from cluster_tls.components.model import DnsLabel, Spec, repeated
 from cluster_tls.components.names import BUILT_IN_NAMESPACES
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
@@ -78,7 +79,7 @@ class NamespaceSettings(Spec):
         if both:
             raise ValueError(f"{both} are listed both in create and in existing")
         for field, names in (("create", self.create), ("existing", self.existing)):
-            dupes = sorted({n for n in names if names.count(n) > 1})
+            dupes = repeated(names)
             if dupes:
                 raise ValueError(f"{field} lists {dupes} more than once")
         built_in = [n for n in self.create if n in BUILT_IN_NAMESPACES]
@@ -179,14 +180,17 @@ def _known_keys(parents: list[str]) -> list[str]:
 
 def key_path(loc: list[str] | tuple[str, ...]) -> str:
     """`cluster-tls:hubble.relay.extraDnsNames[0]` from a validation error's location."""
-    head, *rest = list(loc) or [""]
+    head, *rest = [shown(str(part), 60) for part in loc] or [""]
     return f"{PROJECT}:{head}" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in rest)
 
 
 def _show(value: Any, secret: bool) -> str:
     if secret:
         return REDACTED
-    return json.dumps(value) if not isinstance(value, str) else repr(value)
+    if not isinstance(value, str):
+        return json.dumps(value)[:80]
+    # repr escapes control and format characters; a long value is cut (a 2,000,000-character one, issue 19)
+    return repr(value[:80]) + (f"... ({len(value) - 80} more characters)" if len(value) > 80 else "")
 
 
 def _holds_secret(loc: list[str], secret_keys: set[str], paths: dict[str, list[tuple[str, ...]]]) -> bool:
@@ -210,7 +214,7 @@ def _format_errors(
         path = key_path(loc)
         secret = _holds_secret(loc, secret_keys, paths or {})
         if item["type"] == "extra_forbidden":
-            hint = difflib.get_close_matches(loc[-1], _known_keys(loc[:-1]), n=1)
+            hint = difflib.get_close_matches(loc[-1][:100], _known_keys(loc[:-1]), n=1)
             message = "unknown key" + (f"; did you mean '{key_path([*loc[:-1], hint[0]])}'?" if hint else "")
             problems.append(f"{path}: {message}")
             continue

@@ -58,6 +58,11 @@ BAD_STACK_FILES = {
         + "config: {cluster-tls:x: *g}\n",
         "alias bomb",
     ),
+    # issue 19: a node count does not see one big string aliased many times (3.2 GB at 300 aliases of 1 MiB)
+    "a large string aliased many times": (
+        "big: &big " + "x" * 2**20 + "\nconfig:\n  cluster-tls:x: [" + ", ".join(["*big"] * 40) + "]\n",
+        "MiB of text after expanding anchors",
+    ),
     "a duplicate key": (
         "config:\n  cluster-tls:privateCa: {scope: cluster}\n  cluster-tls:privateCa: {scope: namespaced}\n",
         "duplicate key 'cluster-tls:privateCa' at line 3, column 3 (first at line 2, column 3)",
@@ -239,3 +244,46 @@ def test_invalid_component_arguments_are_one_line_each_not_a_pydantic_dump(tmp_p
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "validation error for" not in err and "errors.pydantic.dev" not in err and len(err.splitlines()) == 2
+
+
+def test_a_huge_value_and_escape_sequences_are_echoed_bounded_and_escaped(tmp_path, capsys):
+    # issue 19: a 2,000,000-character value took 21 s to refuse and was echoed whole; ESC sequences reached the
+    # terminal raw.
+    duration = "\\e[2J" + "9" * 2_000_000
+    key = "\\e[31mred\\a" + "k" * 300
+    project = _project(
+        tmp_path, f'config:\n  cluster-tls:privateCa:\n    scope: cluster\n    duration: "{duration}"\n    "{key}": 1\n'
+    )
+    assert main(["--project-dir", str(project), "preview", "--stack", "bad"]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert all(len(line) < 400 for line in err.splitlines()), max(map(len, err.splitlines()))
+    assert "cluster-tls:privateCa.duration: is 2000004 characters long: no Go duration is" in err
+    assert "(1999924 more characters)" in err and "cluster-tls:privateCa.\\x1b[31mred\\x07kkk" in err
+
+
+def test_diff_against_a_folder_holding_an_alias_bomb_is_refused_in_one_line(tmp_path, capsys):
+    # issue 19: 452 bytes gave 110 MB of output; the folder's files are read with the stack reader's bounds.
+    bomb = (
+        "a: &a ["
+        + ", ".join(["x" * 8] * 10)
+        + "]\n"
+        + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdef", "bcdefg", strict=True))
+    )
+    folder = tmp_path / "old"
+    (folder / "manifests" / "istio-system").mkdir(parents=True)
+    (folder / "manifests/istio-system/gateway.networking.istio.io.dev-web.yaml").write_text(bomb)
+    _fails_cleanly(capsys, ["diff", "--stack", "dev", "--against-dir", str(folder)], "alias bomb")
+
+
+def test_a_stack_file_is_parsed_once_per_command(monkeypatch, capsys):
+    # issue 20: a preview parsed the stack file three times (config, settings, secure paths).
+    from cluster_tls import stackfile
+
+    parsed: list[int] = []
+    real = stackfile.load_bounded
+    stackfile._parsed.cache_clear()
+    monkeypatch.setattr(stackfile, "load_bounded", lambda text, **kw: parsed.append(len(text)) or real(text, **kw))
+    assert main(["preview", "--stack", "prod"]) == 0
+    capsys.readouterr()
+    assert len(parsed) == 2  # Pulumi.yaml and stacks/Pulumi.prod.yaml, once each

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from ..durations import parse_go_duration
-from ..model import Annotations, DnsLabel, DnsName, GoDuration, IPAddress, K8sName, Labels, Spec, StrictInt
+from ..model import Annotations, DnsLabel, DnsName, GoDuration, IPAddress, K8sName, Labels, Spec, StrictInt, repeated
 
 GROUP = "cert-manager.io"
 API_VERSION = f"{GROUP}/v1"
@@ -255,7 +255,7 @@ class CertificateSpec(Spec):
         if not (self.common_name or self.dns_names or self.ip_addresses):
             raise ValueError("at least one of commonName, dnsNames or ipAddresses must be set")
         for field, values in (("dnsNames", self.dns_names), ("ipAddresses", self.ip_addresses)):
-            dupes = sorted({v for v in values if values.count(v) > 1})
+            dupes = repeated(values)
             if dupes:
                 raise ValueError(f"{field} lists {dupes} more than once")
         check_common_name(self.common_name)
