@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 STACK ?= dev
 
-.PHONY: setup preview render test e2e e2e-build lock clean bench-setup bench
+.PHONY: setup setup-test preview render test e2e e2e-build lock clean bench-setup bench
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "cluster-tls needs Python >= 3.11")'
@@ -15,7 +16,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The test tools (pytest, ruff, zizmor, ...) only for `make test`: the main job installs what it runs (issue 20).
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.lock -c requirements.lock
+	touch $(TEST_STAMP)
+
 setup: $(STAMP)
+
+setup-test: $(TEST_STAMP)
 
 preview: setup
 	$(BIN)/cluster-tls preview --stack $(STACK)
@@ -23,7 +31,7 @@ preview: setup
 render: setup
 	$(BIN)/cluster-tls render --stack $(STACK) --out rendered/$(STACK)
 
-test: setup
+test: setup-test
 	$(BIN)/python -m pytest
 
 # The real-engine tier: builds the Pulumi CLI, the Kubernetes provider, kube-apiserver, etcd and cert-manager from
@@ -32,7 +40,7 @@ e2e-build:
 	tools/e2e/build.sh
 
 # Pulumi's state, the stacks' copies and the cluster live in one temporary folder, removed afterwards.
-e2e: setup
+e2e: setup-test
 	bin=$$(tools/e2e/build.sh) && tmp=$$(mktemp -d) && \
 	  { CLUSTER_TLS_E2E=1 CLUSTER_TLS_E2E_BIN=$$bin TMPDIR=$$tmp $(BIN)/python -m pytest -v --basetemp=$$tmp/pytest tests/e2e; \
 	    rc=$$?; rm -rf $$tmp; exit $$rc; }
@@ -41,7 +49,10 @@ e2e: setup
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	.lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\)==' > requirements.lock
+	.lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\)==' > .lock-all
+	.lock-venv/bin/python -m pip install --quiet --dry-run --ignore-installed --report .lock-report.json -c .lock-all .
+	.lock-venv/bin/python tools/split_lock.py .lock-all .lock-report.json requirements.lock requirements-test.lock
+	rm -f .lock-all .lock-report.json
 	rm -rf .lock-venv
 
 # Benchmarks (not part of the tests): cdk8s for the comparison lives in its own environment.

@@ -160,3 +160,41 @@ def test_a_pull_request_review_in_a_repository_that_installs_the_package(venv_wi
         text=True,
     )
     assert where.stdout.startswith(str(venv_with_wheel.parent.parent)), where
+
+
+def _closure(requirement: str, seen: set[str] | None = None) -> set[str]:
+    """The installed distributions `requirement` pulls in (markers evaluated here, extras not followed)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen = set() if seen is None else seen
+    name = canonicalize_name(requirement)
+    if name in seen:
+        return seen
+    seen.add(name)
+    try:
+        needs = requires(name) or []
+    except PackageNotFoundError:
+        return seen
+    for text in needs:
+        needed = Requirement(text)
+        if needed.marker is None or needed.marker.evaluate({"extra": ""}):
+            _closure(needed.name, seen)
+    return seen
+
+
+def _pins(lock: str) -> set[str]:
+    from packaging.utils import canonicalize_name
+
+    lines = (REPO / lock).read_text().split()
+    return {canonicalize_name(line.split("==")[0]) for line in lines if line.strip()}
+
+
+def test_the_main_job_installs_what_the_package_runs_and_the_tests_add_their_tools():
+    # issue 20: the first `make preview` took 3 min 16 s installing pytest, zizmor, ruff ... it never runs.
+    runtime, tools = _pins("requirements.lock"), _pins("requirements-test.lock")
+    assert runtime == _closure("cluster-tls") - {"cluster-tls"}
+    assert not runtime & tools
+    assert {"pytest", "ruff", "zizmor", "kubernetes-validate", "check-jsonschema"} <= tools
