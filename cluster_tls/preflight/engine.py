@@ -19,13 +19,14 @@ class Finding:
     object: str  # kind namespace/name (resource)
     message: str  # one sentence: what to change
     waived: str = ""  # the written reason, when the stack waives the rule
+    urn: str = ""  # the Pulumi resource the object comes from, where there is one
 
     def line(self) -> str:
         waived = f" [waived: {self.waived}]" if self.waived else ""
         return f"{self.severity} {self.rule} {self.object}: {self.message}{waived}"
 
     def as_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v != ""}
+        return {k: v for k, v in self.__dict__.items() if v != "" and k != "urn"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def run_rules(view: StackView, waivers: Iterable[Waiver] = (), rules: Iterable[R
     for r in rules if rules is not None else RULES:
         for subject, message in r.check(view):
             where = subject.describe() if isinstance(subject, Obj) else subject
-            findings.append(Finding(r.id, r.severity, where, message, reasons.get(r.id, "")))
+            urn = subject.urn if isinstance(subject, Obj) else ""
+            findings.append(Finding(r.id, r.severity, where, message, reasons.get(r.id, ""), urn))
     return sorted(findings, key=lambda f: (f.severity != "error", f.rule, f.object))
 
 
@@ -88,17 +90,28 @@ def format_json(results: dict[str, list[Finding]]) -> str:
     return json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def _sarif_run(findings: list[Finding], stack: str, location: str) -> dict[str, Any]:
+INFORMATION_URI = "https://pypi.org/project/cluster-tls/"  # pyproject.toml [project.urls] Homepage
+
+
+def _sarif_run(findings: list[Finding], stack: str, location: str, line_of: Callable[[Finding], int | None]) -> dict:
     from . import rules as _rules  # noqa: F401 - the catalogue
 
     used = sorted({f.rule for f in findings})
     catalogue = {r.id: r for r in RULES}
+
+    def where(finding: Finding) -> dict[str, Any]:
+        physical: dict[str, Any] = {"artifactLocation": {"uri": location}}
+        line = line_of(finding)
+        if line is not None:  # the stack-file key that made the object
+            physical["region"] = {"startLine": line}
+        return {"physicalLocation": physical}
+
     return {
         "automationDetails": {"id": f"cluster-tls/{stack}/"},  # one category per stack in code scanning
         "tool": {
             "driver": {
                 "name": "cluster-tls",
-                "informationUri": "https://github.com/your-org/cluster-tls",
+                "informationUri": INFORMATION_URI,
                 "rules": [{"id": r, "shortDescription": {"text": catalogue[r].title}} for r in used if r in catalogue],
             }
         },
@@ -107,7 +120,7 @@ def _sarif_run(findings: list[Finding], stack: str, location: str) -> dict[str, 
                 "ruleId": f.rule,
                 "level": "error" if f.severity == "error" and not f.waived else "warning",
                 "message": {"text": f"{f.object}: {f.message}"},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": location}}}],
+                "locations": [where(f)],
                 **({"suppressions": [{"kind": "inSource", "justification": f.waived}]} if f.waived else {}),
             }
             for f in findings
@@ -115,12 +128,15 @@ def _sarif_run(findings: list[Finding], stack: str, location: str) -> dict[str, 
     }
 
 
-def format_sarif(results: dict[str, tuple[list[Finding], str]]) -> str:
-    """One SARIF 2.1.0 log, one run per stack (each located at its stack file), for code-scanning annotations:
-    code scanning takes one log per upload (issue 20)."""
+def format_sarif(results: dict[str, tuple[list[Finding], str, Callable[[Finding], int | None]]]) -> str:
+    """One SARIF 2.1.0 log, one run per stack (each located at its stack file, at the line of the key that made
+    the object where that is known), for code-scanning annotations: code scanning takes one log per upload
+    (issue 20)."""
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [_sarif_run(findings, stack, location) for stack, (findings, location) in results.items()],
+        "runs": [
+            _sarif_run(findings, stack, location, line_of) for stack, (findings, location, line_of) in results.items()
+        ],
     }
     return json.dumps(sarif, indent=2, sort_keys=True) + "\n"
