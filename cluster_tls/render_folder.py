@@ -1,10 +1,11 @@
-"""Write a render into its folder so that a reader sees the old render or the new one, never a mix (issue 19).
+"""Write a render into its folder so that a reader finds the previous render or the new one, never a mix (issue 19).
 
 The files go into a new folder beside the target; when all are written it takes the target's place in one
 `renameat2(RENAME_EXCHANGE)` (Linux 3.15+, through glibc), or, where that call is missing, two renames with a moment
 in which the folder is absent (never a partial one). A lock on the folder that holds the target serializes two
-renders into it. An interrupted render leaves only its own scratch folder, which the next render removes; the target is
-the previous render, whole.
+renders into it. The previous render, swapped out, is then removed (a reader still listing it sees it shrink,
+never files of the new one). An interrupted render leaves only its own scratch folder, which the next render
+removes; the target is the previous render, whole.
 """
 
 from __future__ import annotations

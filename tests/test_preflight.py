@@ -30,7 +30,9 @@ def issuer(name, spec, kind="ClusterIssuer", ns=None):
 
 
 CA = issuer("ca", {"ca": {"secretName": "root"}})
-ROOT = cert("root", ns="cert-manager", issuer="self", isCA=True, privateKey={"rotationPolicy": "Never"})
+ROOT = cert(
+    "root", ns="cert-manager", issuer="self", isCA=True, commonName="root", privateKey={"rotationPolicy": "Never"}
+)
 SELF = issuer("self", {"selfSigned": {}})
 PKI = [SELF, ROOT, CA]
 LE = "https://acme-v02.api.letsencrypt.org/directory"
@@ -348,6 +350,35 @@ FIXTURES = {
         [release("cert-manager-webhook-dnspod", {"clusterIssuer": {"enabled": False}})],
     ),
     "D3": ([acme()], [acme(server="https://acme-staging-v02.api.letsencrypt.org/directory")]),
+    # issue 18: what cert-manager's webhook refuses, on hand-written Certificates as on the package's
+    "CM1": (
+        [*PKI, cert("x", dnsNames=["a.example.com"], duration="30m")],
+        [*PKI, cert("x", dnsNames=["a.example.com"], duration="1h30m", renewBefore="30m")],
+    ),
+    "CM2": (
+        [
+            *PKI,
+            cert("a", dnsNames=["a.example.com"]),
+            {
+                **cert("b", dnsNames=["b.example.com"]),
+                "spec": {**cert("b", dnsNames=["b.example.com"])["spec"], "secretName": "a"},
+            },
+        ],
+        [*PKI, cert("a", dnsNames=["a.example.com"]), cert("b", dnsNames=["b.example.com"])],
+    ),
+    "D7": (
+        [acme("le"), acme("le-two")],
+        [acme("le"), issuer("le-two", {"acme": {**acme("le")["spec"]["acme"], "privateKeySecretRef": {"name": "k2"}}})],
+    ),
+    "C7": (
+        [
+            SELF,
+            {**ROOT, "spec": {**ROOT["spec"], "privateKey": {"rotationPolicy": "Always"}}},
+            CA,
+            cert("leaf", dnsNames=["a.example.com"]),
+        ],
+        [*PKI, cert("leaf", dnsNames=["a.example.com"])],
+    ),
     "LE1": (
         [acme(), *[cert(f"c{i}", issuer="le", dnsNames=[f"h{i}.example.com"]) for i in range(40)]],
         [acme(), *[cert(f"c{i}", issuer="le", dnsNames=[f"h{i}.example.com"]) for i in range(5)]],
@@ -369,6 +400,60 @@ def test_each_rule_fails_its_bad_fixture_and_passes_its_good_one(rule_id):
     rule = [r for r in RULES if r.id == rule_id]
     assert [f.rule for f in run_rules(_view(bad), rules=rule)], f"{rule_id} found nothing in its failing fixture"
     assert run_rules(_view(good), rules=rule) == []
+
+
+# Rules about production stacks: their fixtures are read as a production stack's.
+PRODUCTION_FIXTURES = {"D3b": ([acme(server="https://acme-staging-v02.api.letsencrypt.org/directory")], [acme()])}
+
+
+@pytest.mark.parametrize("rule_id", sorted(PRODUCTION_FIXTURES))
+def test_each_production_rule_fails_its_bad_fixture_and_passes_its_good_one(rule_id):
+    bad, good = PRODUCTION_FIXTURES[rule_id]
+    rule = [r for r in RULES if r.id == rule_id]
+    assert [f.rule for f in run_rules(_view(bad, production=True), rules=rule)]
+    assert run_rules(_view(good, production=True), rules=rule) == []
+    assert run_rules(_view(bad, production=False), rules=rule) == []
+
+
+WEBHOOK_REFUSALS = {
+    "duration under 1h": ({"duration": "59m"}, "certificate duration must be greater than 1h0m0s"),
+    "renewBefore not shorter than duration": ({"duration": "2h", "renewBefore": "2h"}, "greater than renewBefore"),
+    "renewBefore under 5m": ({"renewBefore": "4m"}, "renewBefore must be greater than 5m0s"),
+    "both renewBefore forms": ({"renewBefore": "1h", "renewBeforePercentage": 30}, "mutually exclusive"),
+    "a long commonName": ({"commonName": "c" * 65}, "spec.commonName is 65 bytes; the webhook allows at most 64"),
+    "a multi-byte commonName": ({"commonName": "é" * 33}, "spec.commonName is 66 bytes"),
+    "cert-manager annotations in secretTemplate": (
+        {"secretTemplate": {"annotations": {"cert-manager.io/issuer-name": "x"}}},
+        "'cert-manager.io/issuer-name': cert-manager.io/* annotations are not allowed",
+    ),
+    "another kind of issuer without a group": (
+        {"issuerRef": {"name": "x", "kind": "AWSPCAClusterIssuer"}},
+        "must be one of Issuer or ClusterIssuer (did you forget to set spec.issuerRef.group?)",
+    ),
+    "no subject at all": ({"dnsNames": []}, "set at least one of commonName"),
+}
+
+
+@pytest.mark.parametrize("spec,expected", WEBHOOK_REFUSALS.values(), ids=WEBHOOK_REFUSALS.keys())
+def test_what_the_webhook_refuses_is_an_error_naming_the_webhooks_rule(spec, expected):
+    written = cert("hand-written", dnsNames=["a.example.com"])
+    written["spec"] = {**written["spec"], **spec}
+    findings = run_rules(_view([*PKI, written]), rules=[r for r in RULES if r.id == "CM1"])
+    assert [(f.rule, f.severity) for f in findings] == [("CM1", "error")], findings
+    assert expected in findings[0].message
+    allowed = cert(
+        "ok",
+        dnsNames=["a.example.com"],
+        secretTemplate={"annotations": {"cert-manager.io/allow-direct-injection": "true"}},
+    )
+    assert run_rules(_view([*PKI, allowed]), rules=[r for r in RULES if r.id == "CM1"]) == []
+
+
+def test_an_issuer_ref_without_kind_to_a_cluster_issuer_says_set_kind():
+    written = cert("w", dnsNames=["a.example.com"])
+    written["spec"]["issuerRef"] = {"name": "ca"}
+    (finding,) = run_rules(_view([*PKI, written]), rules=[r for r in RULES if r.id == "B1"])
+    assert finding.severity == "error" and finding.message.endswith("set kind: ClusterIssuer")
 
 
 def test_ordering_rules_see_the_dependency_graph():
@@ -464,7 +549,7 @@ def test_credentials_in_plain_inputs_are_found_by_what_names_them(inputs, found)
 
 
 def test_every_rule_has_fixtures():
-    tested = set(FIXTURES) | {"A3", "A5", "V1", "G1"}
+    tested = set(FIXTURES) | set(PRODUCTION_FIXTURES) | {"A3", "A5", "V1", "G1"}
     assert {r.id for r in RULES} <= tested
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import timedelta
 
 from ..components.hosts import covered
 from ..components.model import public_suffixes
@@ -14,6 +15,7 @@ from .view import REDACTED, Obj, StackView
 
 CERT_MANAGER = "cert-manager.io"
 LE_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
+LE_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 REFLECTOR = "reflector.v1.k8s.emberstack.com/"
 Findings = Iterator[tuple[Obj | str, str]]
 
@@ -132,7 +134,14 @@ def issuer_refs_resolve(view: StackView) -> Findings:
             continue
         kind = ref.get("kind") or "Issuer"
         elsewhere = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
-        if kind == "Issuer" and elsewhere:
+        cluster_wide = [o for o in view.of("ClusterIssuer", CERT_MANAGER) if o.name == ref.get("name")]
+        if not ref.get("kind") and cluster_wide:  # cert-manager defaults kind to Issuer (issue 18)
+            yield (
+                certificate,
+                f"issuerRef has no kind, so cert-manager looks for an Issuer; {ref.get('name')!r} is a ClusterIssuer: "
+                "set kind: ClusterIssuer",
+            )
+        elif kind == "Issuer" and elsewhere:
             yield (
                 certificate,
                 (
@@ -219,6 +228,66 @@ def ca_rotation_policy_is_explicit(view: StackView) -> Findings:
             )
 
 
+# cert-manager v1.21.1, internal/apis/certmanager/validation/certificate.go (ValidateCertificateSpec,
+# validateIssuerRef, validateSecretTemplateAnnotations, ValidateDuration) and pkg/apis/certmanager/v1/const.go
+# (MinimumCertificateDuration 1h, MinimumRenewBefore 5m): what its webhook refuses, so `pulumi up` would fail.
+_MIN_DURATION, _MIN_RENEW_BEFORE, _DEFAULT_DURATION = timedelta(hours=1), timedelta(minutes=5), timedelta(hours=2160)
+_SUBJECTS = ("commonName", "literalSubject", "dnsNames", "emailAddresses", "ipAddresses", "otherNames", "uris")
+
+
+def _webhook_refusals(spec: dict) -> Iterator[str]:
+    common_name = spec.get("commonName")
+    if isinstance(common_name, str) and len(common_name.encode()) > 64:
+        yield f"spec.commonName is {len(common_name.encode())} bytes; the webhook allows at most 64"
+    if not any(spec.get(field) for field in _SUBJECTS):
+        yield "set at least one of commonName, literalSubject, dnsNames, emailAddresses, ipAddresses, otherNames, uris"
+    ref = spec.get("issuerRef") or {}
+    if not ref.get("name"):
+        yield "spec.issuerRef.name must be specified"
+    if ref.get("group", "") in ("", CERT_MANAGER) and ref.get("kind", "") not in ("", "Issuer", "ClusterIssuer"):
+        hint = " (did you forget to set spec.issuerRef.group?)" if not ref.get("group") else ""
+        yield f"spec.issuerRef.kind {ref['kind']!r} must be one of Issuer or ClusterIssuer{hint}"
+    annotations = (spec.get("secretTemplate") or {}).get("annotations") or {}
+    for key in sorted(annotations):
+        if str(key).startswith("cert-manager.io/") and key != "cert-manager.io/allow-direct-injection":
+            yield f"spec.secretTemplate.annotations {key!r}: cert-manager.io/* annotations are not allowed"
+    duration, renew = _go_duration(spec.get("duration")), _go_duration(spec.get("renewBefore"))
+    percentage = spec.get("renewBeforePercentage")
+    if spec.get("duration") is None or duration is not None:
+        duration = duration or _DEFAULT_DURATION
+        if duration < _MIN_DURATION:
+            yield f"spec.duration {spec.get('duration')!r}: certificate duration must be greater than 1h0m0s"
+        if renew is not None and percentage is not None:
+            yield "renewBefore and renewBeforePercentage are mutually exclusive and cannot both be set"
+        if renew is not None and renew < _MIN_RENEW_BEFORE:
+            yield f"spec.renewBefore {spec['renewBefore']!r}: certificate renewBefore must be greater than 5m0s"
+        if renew is not None and renew >= duration:
+            yield f"spec.renewBefore {spec['renewBefore']!r}: the duration must be greater than renewBefore"
+        if isinstance(percentage, int | float) and not isinstance(percentage, bool):
+            derived = duration * (100 - percentage) / 100
+            if derived < _MIN_RENEW_BEFORE or derived >= duration:
+                yield f"spec.renewBeforePercentage {percentage}: must give a renewBefore from 5m0s up to the duration"
+
+
+def _go_duration(text: object) -> timedelta | None:
+    from ..components.durations import parse_go_duration
+
+    try:
+        return parse_go_duration(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+@rule("CM1", "error", "cert-manager's webhook admits every Certificate", per_object=True)
+def certificates_the_webhook_admits(view: StackView) -> Findings:
+    """Every Certificate of the program, the package's and hand-written ones alike (issue 18)."""
+    for certificate in _certificates(view):
+        if certificate.source == "chart":
+            continue
+        for refusal in _webhook_refusals(certificate.spec):
+            yield certificate, f"cert-manager's webhook refuses it: {refusal}"
+
+
 @rule("C5", "warning", "renewBefore leaves room for backdated certificates", per_object=True)
 def renew_before_is_not_too_close(view: StackView) -> Findings:
     for certificate in _certificates(view):
@@ -280,6 +349,76 @@ def production_acme_in_production(view: StackView) -> Findings:
     for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
         if (_acme(issuer) or {}).get("server") == LE_PRODUCTION:
             yield issuer, "this stack is not production: use the Let's Encrypt staging directory (rate limits)"
+
+
+@rule("D3b", "error", "a production stack serves certificates browsers trust")
+def no_staging_certificates_in_production(view: StackView) -> Findings:
+    """Let's Encrypt's staging CA is trusted by no client: a production stack serving its certificates fails every
+    TLS handshake (letsencrypt.org/docs/staging-environment)."""
+    if not view.production:
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if (_acme(issuer) or {}).get("server") == LE_STAGING:
+            yield (
+                issuer,
+                "this stack is production and its certificates come from Let's Encrypt staging, which no client trusts",
+            )
+
+
+def _account_key(issuer: Obj, crn: str) -> tuple[str | None, str]:
+    secret = ((_acme(issuer) or {}).get("privateKeySecretRef") or {}).get("name") or ""
+    return (issuer.namespace if issuer.kind == "Issuer" else crn), secret
+
+
+@rule("D7", "warning", "each ACME issuer has its own account key Secret")
+def acme_account_keys_are_not_shared(view: StackView) -> Findings:
+    """Two ACME issuers writing one account-key Secret register, and overwrite, each other's account (a key
+    registered at one server, or with one e-mail, is then used for the other)."""
+    crn = view.cluster_resource_namespace()
+    by_key: dict[tuple[str | None, str], list[Obj]] = defaultdict(list)
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if _acme(issuer) is not None:
+            by_key[_account_key(issuer, crn)].append(issuer)
+    for (namespace, secret), issuers in sorted(by_key.items(), key=str):
+        for issuer in issuers[1:] if secret else ():
+            yield (
+                issuer,
+                f"shares its ACME account key Secret {namespace}/{secret} with {issuers[0].describe()}: "
+                "give each issuer its own privateKeySecretRef",
+            )
+
+
+@rule("CM2", "error", "one Certificate per Secret")
+def one_certificate_per_secret(view: StackView) -> Findings:
+    """Two Certificates (the package's, hand-written or a chart's) writing one Secret re-issue over each other
+    forever, and whatever reads the Secret gets either."""
+    writers: dict[tuple[str | None, str], list[Obj]] = defaultdict(list)
+    for certificate in _certificates(view):
+        if certificate.spec.get("secretName"):
+            writers[(certificate.namespace, certificate.spec["secretName"])].append(certificate)
+    for (namespace, secret), certificates in sorted(writers.items(), key=str):
+        for certificate in certificates[1:]:
+            yield (
+                certificate,
+                f"writes Secret {namespace}/{secret}, as {certificates[0].describe()} does: give each its own secretName",
+            )
+
+
+@rule("C7", "error", "a CA that signs leaves keeps its key on renewal")
+def signing_cas_keep_their_key(view: StackView) -> Findings:
+    """A CA with rotationPolicy Always gets a new key at every renewal: every leaf it signed stops verifying
+    against the CA peers trust until it is re-issued (cert-manager >= 1.18 defaults to Always)."""
+    crn = view.cluster_resource_namespace()
+    for issuer in [*view.of("Issuer", CERT_MANAGER), *view.of("ClusterIssuer", CERT_MANAGER)]:
+        secret = (issuer.spec.get("ca") or {}).get("secretName")
+        namespace = issuer.namespace if issuer.kind == "Issuer" else crn
+        signs = any((_issuer(view, c.spec.get("issuerRef") or {}, c.namespace) is issuer) for c in _certificates(view))
+        for ca in _secret_producers(view, namespace, secret or "") if signs else ():
+            if ca.spec.get("isCA") and (ca.spec.get("privateKey") or {}).get("rotationPolicy") == "Always":
+                yield (
+                    ca,
+                    f"signs leaves through {issuer.describe()} and rotates its key on renewal: set rotationPolicy: Never",
+                )
 
 
 @rule("D4", "warning", "DNS-01 self-check asks public resolvers")
