@@ -7,7 +7,6 @@ under `diff`, as `[secret:<salted digest>]`: a secret whose digest differs is re
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -95,22 +94,15 @@ def _walk_list(before: list[Any], after: list[Any], path: str, out: list[FieldCh
         for name in [*old, *(n for n in new if n not in old)]:
             _walk(old.get(name), new.get(name), f"{path}[{key}={json.dumps(name)}]", out)
         return
-    # Otherwise aligned as a sequence: one host added shows as that host added, not every later one changed.
-    encoded = [[json.dumps(i, sort_keys=True) for i in items] for items in (before, after)]
-    matcher = difflib.SequenceMatcher(a=encoded[0], b=encoded[1], autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        pairs = max(i2 - i1, j2 - j1) if tag == "replace" else 0
-        for offset in range(pairs):
-            i, j = i1 + offset, j1 + offset
-            _walk(before[i] if i < i2 else None, after[j] if j < j2 else None, f"{path}[{j if j < j2 else i}]", out)
-        if tag == "delete":
-            for i in range(i1, i2):
-                _walk(before[i], None, f"{path}[{i}]", out)
-        if tag == "insert":
-            for j in range(j1, j2):
-                _walk(None, after[j], f"{path}[{j}]", out)
+    # Otherwise by position, as the engine's detailed diff (pulumi preview --diff) reports them: the offline diff
+    # predicts the real preview's fields (tests/e2e/test_dev_stack.py).
+    for index in range(max(len(before), len(after))):
+        _walk(
+            before[index] if index < len(before) else None,
+            after[index] if index < len(after) else None,
+            f"{path}[{index}]",
+            out,
+        )
 
 
 def _walk(before: Any, after: Any, path: str, out: list[FieldChange]) -> None:
