@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from .context import ClusterContext
+from .context import ClusterContext, program_default
 from .links import LinkError, Provided
 from .model import Spec
 from .names import child_name
@@ -97,7 +97,7 @@ class TLSComponent(pulumi.ComponentResource):
         args: ComponentArgs | None = None,
         context: ClusterContext | None = None,
     ):
-        self.context = context if context is not None else ClusterContext()
+        self.context = context if context is not None else program_default()
         # A component built inside another (HubbleTLS's CA chain) was planned and recorded by its parent.
         nested = opts is not None and isinstance(opts.parent, TLSComponent)
         if args is not None and not nested:

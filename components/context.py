@@ -68,3 +68,16 @@ class ClusterContext(Spec):
     @property
     def cluster_resource_namespace(self) -> str:
         return self.cert_manager.effective_cluster_resource_namespace
+
+
+_DEFAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def program_default() -> ClusterContext:
+    """The context of components given none: one per program, so that two of them writing one object collide even
+    when the program passes no `context=` (issue 20). A program that manages several clusters passes each
+    cluster's own context, whose ledger is that cluster's."""
+    root = settings.get_root_resource()
+    if root is None:
+        return ClusterContext()
+    return _DEFAULTS.setdefault(root, ClusterContext())

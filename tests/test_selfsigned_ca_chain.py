@@ -231,3 +231,23 @@ def test_without_truststores_no_password_is_generated(run):
     evaluation = run(program)
     assert not [r for r in evaluation.registrations if r.type.startswith("random:")]
     assert "keystores" not in evaluation.named("private-ca-ca-certificate").inputs["spec"]
+
+
+def test_two_chains_without_a_context_share_the_programs_ledger(run):
+    # issue 20: collisions were found only when the program passed `context=`.
+    def program():
+        SelfSignedCAChain("one", {"scope": "cluster", "caIssuerName": "platform-ca"})
+        SelfSignedCAChain("two", {"scope": "cluster", "caIssuerName": "platform-ca"})
+
+    evaluation = Evaluation()
+    with pytest.raises(PlanError, match="ClusterIssuer platform-ca would be written twice: by SelfSignedCAChain 'one'"):
+        run(program, evaluation=evaluation)
+    assert not [r for r in evaluation.registrations if r.name.startswith("two")]
+
+    def two_clusters():  # each cluster's own context: the same names in two clusters are no collision
+        SelfSignedCAChain("one", {"scope": "cluster", "caIssuerName": "platform-ca"}, context=ClusterContext())
+        SelfSignedCAChain("two", {"scope": "cluster", "caIssuerName": "platform-ca"}, context=ClusterContext())
+
+    assert run(two_clusters).registrations
+    # a later program starts with an empty ledger: "one" of the failed program above is not held against it
+    assert run(lambda: SelfSignedCAChain("one", {"scope": "cluster", "caIssuerName": "platform-ca"})).registrations
