@@ -733,3 +733,29 @@ def test_sarif_is_valid_and_points_at_the_stack_file_line_that_made_the_object(t
     broken["runs"][0]["results"][0]["level"] = "fatal"  # the schema is a judge that can say no
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, _sarif_schema())
+
+
+def test_an_istio_secret_belongs_where_the_selected_workload_runs_not_where_the_gateway_object_is(tmp_path, capsys):
+    # issue 18: with gatewayNamespace the Gateway object is in another namespace than its workload; F1 refused
+    # it and advised moving the Secret where the workload cannot read it.
+    f1 = [r for r in RULES if r.id == "F1"]
+    in_web = istio_gateway("web", "web-tls", ["shop.example.com"], ns="web")  # selects istio: ingressgateway
+    workload_side = cert("web-tls", ns="istio-system", dnsNames=["shop.example.com"])
+    assert run_rules(_view([*PKI, in_web, workload_side]), rules=f1) == []
+    (finding,) = run_rules(_view([*PKI, in_web, cert("web-tls", ns="web", dnsNames=["shop.example.com"])]), rules=f1)
+    assert "the gateway reads 'istio-system'" in finding.message
+    # the workload of a gateway release this stack installs: the release's namespace
+    own = istio_gateway("edge", "edge-tls", ["a.example.com"], ns="apps", selector={"istio": "edge"})
+    installed = release("gateway", {}, ns="edge-system") | {"name": "istio-edge"}
+    documents = [*PKI, own, installed, cert("edge-tls", ns="edge-system", dnsNames=["a.example.com"])]
+    assert run_rules(_view(documents), rules=f1) == []
+    # and through the stack file, as the component writes it
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n  cluster-tls:namespaces: {existing: [istio-system, web]}\n"
+        "  cluster-tls:privateCa: {scope: cluster}\n"
+        "  cluster-tls:istioGateway:\n    name: web\n    hosts: [shop.example.com]\n"
+        "    backend: {service: shop, port: 80, namespace: web}\n    issuerFrom: privateCa\n    gatewayNamespace: web\n"
+    )
+    assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev"]) == 0, capsys.readouterr().out

@@ -93,7 +93,7 @@ def _consumers(view: StackView) -> Iterator[tuple[Obj, str | None, str]]:
         for server in gateway.spec.get("servers", []):
             name = (server.get("tls") or {}).get("credentialName")
             if name:
-                yield gateway, _istio_workload_namespace(gateway), name
+                yield gateway, _istio_workload_namespace(view, gateway), name
     for ingress in view.of("Ingress"):
         for tls in ingress.spec.get("tls", []):
             if tls.get("secretName"):
@@ -537,16 +537,32 @@ def hubble_issuer_is_a_ca(view: StackView) -> Findings:
 # --- F. Istio --------------------------------------------------------------------------------------------------
 
 
-def _istio_workload_namespace(gateway: Obj) -> str | None:
-    # An istio Gateway's credentialName is read by the workload its selector picks; the package's gateways live
-    # with their workload, so the Gateway's namespace stands for it.
+def _istio_workload_namespace(view: StackView, gateway: Obj) -> str | None:
+    """Where the workload the Gateway selects runs: the namespace that must hold its credentialName Secrets.
+
+    The Gateway object may live elsewhere (IstioHTTPSGateway's gatewayNamespace, issue 18). In order: the
+    IstioHTTPSGateway that made it (its Secret is where its workload is); an Istio `gateway` chart release of this
+    stack whose pods carry the selector (`istio: <release name without "istio-">`, the chart's
+    templates/_helpers.tpl gateway.selectorLabels); Istio's default ingress gateway (`istio: ingressgateway`, in
+    istio-system); else the Gateway's own namespace."""
+    for outputs in view.outputs.values():
+        made = (outputs or {}).get("gateway") if isinstance(outputs, dict) else None
+        if made == {"namespace": gateway.namespace, "name": gateway.name} and isinstance(outputs.get("secret"), dict):
+            return outputs["secret"].get("namespace")
+    selector = gateway.spec.get("selector") or {}
+    for release in view.releases:
+        labels = {"istio": release.name.removeprefix("istio-"), "app": release.name}
+        if release.chart.rsplit("/", 1)[-1] == "gateway" and selector and selector.items() <= labels.items():
+            return release.namespace
+    if selector == {"istio": "ingressgateway"}:
+        return "istio-system"
     return gateway.namespace
 
 
 @rule("F1", "error", "an Istio credentialName Secret lives where the gateway workload reads it")
 def istio_secret_in_the_workload_namespace(view: StackView) -> Findings:
     for gateway in view.of("Gateway", "networking.istio.io"):
-        namespace = _istio_workload_namespace(gateway)
+        namespace = _istio_workload_namespace(view, gateway)
         for server in gateway.spec.get("servers", []):
             name = (server.get("tls") or {}).get("credentialName")
             if not name or _secret_producers(view, namespace, name):
@@ -572,7 +588,7 @@ def istio_hosts_covered(view: StackView) -> Findings:
     for gateway in view.of("Gateway", "networking.istio.io"):
         for server in gateway.spec.get("servers", []):
             name = (server.get("tls") or {}).get("credentialName")
-            names = _server_certificate(view, _istio_workload_namespace(gateway), name) if name else None
+            names = _server_certificate(view, _istio_workload_namespace(view, gateway), name) if name else None
             for host in server.get("hosts", []) if names is not None else []:
                 bare = host.split("/", 1)[-1]
                 if not covered(names, bare):
