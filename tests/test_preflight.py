@@ -350,6 +350,25 @@ FIXTURES = {
         [release("cert-manager-webhook-dnspod", {"clusterIssuer": {"enabled": False}})],
     ),
     "D3": ([acme()], [acme(server="https://acme-staging-v02.api.letsencrypt.org/directory")]),
+    # issue 18: names Let's Encrypt refuses, its duplicate-certificate limit, private self-check resolvers
+    "D8": (
+        [acme(), cert("x", issuer="le", dnsNames=["shop.example.internal", "Shop.example.com", "a_b.example.com"])],
+        [acme(), cert("x", issuer="le", dnsNames=["shop.example.com", "*.example.co.uk"])],
+    ),
+    "LE2": (
+        [
+            acme(),
+            *[cert(f"w{i}", ns=f"ns{i}", issuer="le", dnsNames=["*.example.com", "example.com"]) for i in range(6)],
+        ],
+        [
+            acme(),
+            *[cert(f"w{i}", ns=f"ns{i}", issuer="le", dnsNames=["*.example.com", "example.com"]) for i in range(5)],
+        ],
+    ),
+    "D4b": (
+        [release("cert-manager", {"dns01RecursiveNameservers": "10.96.0.10:53,8.8.8.8:53"})],
+        [release("cert-manager", {"dns01RecursiveNameservers": "1.1.1.1:53,https://dns.google/dns-query"})],
+    ),
     # issue 18: what cert-manager's webhook refuses, on hand-written Certificates as on the package's
     "CM1": (
         [*PKI, cert("x", dnsNames=["a.example.com"], duration="30m")],
@@ -759,3 +778,18 @@ def test_an_istio_secret_belongs_where_the_selected_workload_runs_not_where_the_
         "    backend: {service: shop, port: 80, namespace: web}\n    issuerFrom: privateCa\n    gatewayNamespace: web\n"
     )
     assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev"]) == 0, capsys.readouterr().out
+
+
+def test_each_name_lets_encrypt_refuses_is_named_with_its_reason():
+    documents = [
+        acme(),
+        cert("x", issuer="le", dnsNames=["shop.example.internal", "Shop.example.com", "a_b.example.com", "co.uk"]),
+    ]
+    messages = [f.message for f in run_rules(_view(documents), rules=[r for r in RULES if r.id == "D8"])]
+    assert messages == [
+        "Let's Encrypt refuses 'shop.example.internal': it does not end in a public top-level domain "
+        "(an internal name): use a private CA",
+        "Let's Encrypt refuses 'Shop.example.com': it has capitals: certificates carry names in lowercase",
+        "Let's Encrypt refuses 'a_b.example.com': it is not a hostname of letters, digits and hyphens",
+        "Let's Encrypt refuses 'co.uk': it is a public suffix itself",
+    ]

@@ -3,6 +3,7 @@ and LE1 cover the Gateway API, Istio's analyzer, ingress-nginx's retirement and 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -435,6 +436,33 @@ def dns01_self_check_resolvers(view: StackView) -> Findings:
             )
 
 
+def _private_resolvers(values: dict) -> list[str]:
+    """dns01RecursiveNameservers that are not public resolvers: cluster DNS, private or loopback addresses."""
+    private = []
+    for entry in str(values.get("dns01RecursiveNameservers") or "").split(","):
+        host = entry.strip().rsplit(":", 1)[0].strip("[]")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            continue  # a https:// DoH resolver or a name: nothing to judge
+        if not address.is_global:
+            private.append(entry.strip())
+    return private
+
+
+@rule("D4b", "warning", "DNS-01 self-check resolvers are public ones")
+def dns01_resolvers_are_public(view: StackView) -> Findings:
+    """A private or cluster resolver (10.96.0.10, 192.168.x, 127.0.0.1) often answers from a split-horizon or
+    cached zone: the self-check never sees the TXT record the ACME server sees (seed 002)."""
+    release = view.release("cert-manager")
+    values = release.values if release is not None and isinstance(release.values, dict) else {}
+    for resolver in _private_resolvers(values):
+        yield (
+            f"HelmRelease {release.namespace}/{release.name}",
+            (f"dns01RecursiveNameservers {resolver!r} is not a public resolver: use public ones (e.g. 1.1.1.1:53)"),
+        )
+
+
 @rule("D5", "error", "a DNS-01 webhook solver names the installed webhook's group")
 def webhook_group_names_match(view: StackView) -> Findings:
     release = view.release("cert-manager-webhook-dnspod")
@@ -485,16 +513,62 @@ def _registered_domain(name: str) -> str:
     return public_suffixes().privatesuffix(host) or host
 
 
+def _lets_encrypt_certificates(view: StackView, servers: tuple[str, ...] = (LE_PRODUCTION,)) -> Iterator[Obj]:
+    for certificate in _certificates(view):
+        issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
+        if (_acme(issuer) or {}).get("server") in servers:
+            yield certificate
+
+
+def _refused_by_lets_encrypt(name: str) -> str | None:
+    """Why Let's Encrypt's policy refuses a DNS name (letsencrypt.org/docs/... and Boulder's policy/pa.go: a
+    public suffix below which the name sits, labels of letters, digits and hyphens), or None."""
+    host = name.removeprefix("*.")
+    if host != host.lower():
+        return "has capitals: certificates carry names in lowercase"
+    if "_" in host or not all(re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", label) for label in host.split(".")):
+        return "is not a hostname of letters, digits and hyphens"
+    suffix = public_suffixes().publicsuffix(host)
+    if suffix is None:
+        return "does not end in a public top-level domain (an internal name): use a private CA"
+    if suffix == host:
+        return "is a public suffix itself"
+    return None
+
+
+@rule("D8", "error", "Let's Encrypt accepts every name")
+def names_lets_encrypt_accepts(view: StackView) -> Findings:
+    for certificate in _lets_encrypt_certificates(view, (LE_PRODUCTION, LE_STAGING)):
+        for name in certificate.spec.get("dnsNames") or []:
+            reason = _refused_by_lets_encrypt(str(name))
+            if reason:
+                yield certificate, f"Let's Encrypt refuses {name!r}: it {reason}"
+
+
+@rule("LE2", "error", "at most 5 certificates for one set of names a week")
+def duplicate_certificates(view: StackView) -> Findings:
+    """Let's Encrypt issues at most 5 certificates for the same exact set of names per 7 days
+    (letsencrypt.org/docs/rate-limits, "New Certificates per Exact Set of Hostnames"): a Certificate per namespace
+    for one wildcard (instead of one copied by a replicator) fails at the sixth at the first `pulumi up`."""
+    by_names: dict[tuple[str, ...], list[Obj]] = defaultdict(list)
+    for certificate in _lets_encrypt_certificates(view):
+        by_names[tuple(sorted({str(n).lower() for n in certificate.spec.get("dnsNames") or []}))].append(certificate)
+    for names, certificates in sorted(by_names.items()):
+        for certificate in certificates[5:] if names else ():
+            yield (
+                certificate,
+                f"the {len(certificates)} Certificates for {', '.join(names)} exceed Let's Encrypt's 5 a week for one set "
+                "of names: issue one and replicate its Secret",
+            )
+
+
 @rule("LE1", "warning", "Let's Encrypt certificates per registered domain per week")
 def lets_encrypt_budget(view: StackView) -> Findings:
     """LE allows 50 new certificates per registered domain per week; a 90-day certificate renews at 2/3 (60 days)."""
     per_domain: dict[str, int] = defaultdict(int)
-    for certificate in _certificates(view):
-        if (_acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)) or {}).get(
-            "server"
-        ) == LE_PRODUCTION:
-            for domain in {_registered_domain(n) for n in certificate.spec.get("dnsNames") or []}:
-                per_domain[domain] += 1
+    for certificate in _lets_encrypt_certificates(view):
+        for domain in {_registered_domain(n) for n in certificate.spec.get("dnsNames") or []}:
+            per_domain[domain] += 1
     for domain, count in sorted(per_domain.items()):
         renewals = count * 7 / 60
         if count >= 40:
