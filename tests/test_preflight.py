@@ -793,3 +793,14 @@ def test_each_name_lets_encrypt_refuses_is_named_with_its_reason():
         "Let's Encrypt refuses 'a_b.example.com': it is not a hostname of letters, digits and hyphens",
         "Let's Encrypt refuses 'co.uk': it is a public suffix itself",
     ]
+
+
+def test_a_spec_that_is_a_secret_as_a_whole_is_not_judged_as_empty(tmp_path, capsys):
+    # A secure value inside privateCa makes the CA Certificate's spec a secret as a whole (the SDK hoists a
+    # nested secret to its top-level input); the webhook and issuer rules must not read it as an empty spec.
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n  cluster-tls:privateCa:\n    scope: cluster\n    organizations: [{secure: v1:OrgCipher}]\n"
+    )
+    assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev"]) == 0, capsys.readouterr().out

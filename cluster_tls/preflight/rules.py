@@ -158,7 +158,7 @@ def issuers_outside_the_stack(view: StackView) -> Findings:
         ref = certificate.spec.get("issuerRef") or {}
         kind = ref.get("kind") or "Issuer"
         same_name = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
-        if ref.get("group", CERT_MANAGER) == CERT_MANAGER and not same_name:
+        if ref.get("group", CERT_MANAGER) == CERT_MANAGER and not same_name and isinstance(ref.get("name"), str):
             yield certificate, f"{kind} {ref.get('name')!r} is not created by this stack: make sure it exists"
 
 
@@ -283,8 +283,8 @@ def _go_duration(text: object) -> timedelta | None:
 def certificates_the_webhook_admits(view: StackView) -> Findings:
     """Every Certificate of the program, the package's and hand-written ones alike (issue 18)."""
     for certificate in _certificates(view):
-        if certificate.source == "chart":
-            continue
+        if certificate.source == "chart" or not isinstance(certificate.body.get("spec"), dict):
+            continue  # a spec that is a secret as a whole cannot be judged
         for refusal in _webhook_refusals(certificate.spec):
             yield certificate, f"cert-manager's webhook refuses it: {refusal}"
 
