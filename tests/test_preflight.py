@@ -71,6 +71,11 @@ def istio_gateway(name, secret, hosts, ns="istio-system", selector=None):
     }
 
 
+def _mutual(gateway: dict) -> dict:
+    gateway["spec"]["servers"][0]["tls"]["mode"] = "MUTUAL"
+    return gateway
+
+
 def gw_api(name, ns, refs, hostname="a.example.com", annotations=None):
     meta = {"name": name, "namespace": ns, **({"annotations": annotations} if annotations else {})}
     listener = {
@@ -350,6 +355,45 @@ FIXTURES = {
         [release("cert-manager-webhook-dnspod", {"clusterIssuer": {"enabled": False}})],
     ),
     "D3": ([acme()], [acme(server="https://acme-staging-v02.api.letsencrypt.org/directory")]),
+    # issue 18: a CA or a client-only certificate served as a server certificate; MUTUAL without a client CA
+    "C8": (
+        [
+            *PKI,
+            istio_gateway("gw", "tls", ["a.example.com"]),
+            cert("tls", ns="istio-system", dnsNames=["a.example.com"], usages=["client auth"]),
+        ],
+        [
+            *PKI,
+            istio_gateway("gw", "tls", ["a.example.com"]),
+            cert("tls", ns="istio-system", dnsNames=["a.example.com"], usages=["server auth"]),
+        ],
+    ),
+    "C9": (
+        [
+            *PKI,
+            istio_gateway("gw", "tls", ["a.example.com"]),
+            cert("tls", ns="istio-system", isCA=True, commonName="ca"),
+        ],
+        [
+            *PKI,
+            istio_gateway("gw", "tls", ["a.example.com"]),
+            cert("tls", ns="istio-system", dnsNames=["a.example.com"]),
+        ],
+    ),
+    "F7": (
+        [
+            acme(),
+            _mutual(istio_gateway("gw", "tls", ["a.example.com"])),
+            cert("tls", ns="istio-system", issuer="le", dnsNames=["a.example.com"]),
+        ],
+        [
+            acme(),
+            *PKI,
+            _mutual(istio_gateway("gw", "tls", ["a.example.com"])),
+            cert("tls", ns="istio-system", issuer="le", dnsNames=["a.example.com"]),
+            cert("tls-cacert", ns="istio-system", issuer="ca", commonName="client ca", isCA=True),
+        ],
+    ),
     # issue 18: names Let's Encrypt refuses, its duplicate-certificate limit, private self-check resolvers
     "D8": (
         [acme(), cert("x", issuer="le", dnsNames=["shop.example.internal", "Shop.example.com", "a_b.example.com"])],

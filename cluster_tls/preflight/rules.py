@@ -289,6 +289,28 @@ def certificates_the_webhook_admits(view: StackView) -> Findings:
             yield certificate, f"cert-manager's webhook refuses it: {refusal}"
 
 
+@rule("C8", "error", "what serves TLS serves a certificate made for servers")
+def served_certificates_allow_server_auth(view: StackView) -> Findings:
+    """A consumer that serves TLS (an Istio or Gateway API gateway, an Ingress, Whizard) with a certificate whose
+    usages leave out `server auth` fails every client that checks extended key usage (Go, browsers)."""
+    for consumer, namespace, secret in _consumers(view):
+        for certificate in _secret_producers(view, namespace, secret or ""):
+            usages = certificate.spec.get("usages")
+            if usages and "server auth" not in usages:
+                yield consumer, f"serves {certificate.describe()}, whose usages {usages} leave out 'server auth'"
+
+
+@rule("C9", "warning", "what serves TLS serves a leaf, not a CA")
+def served_certificates_are_leaves(view: StackView) -> Findings:
+    for consumer, namespace, secret in _consumers(view):
+        for certificate in _secret_producers(view, namespace, secret or ""):
+            if certificate.spec.get("isCA"):
+                yield (
+                    consumer,
+                    f"serves the CA {certificate.describe()} (rustls: CaUsedAsEndEntity): serve a leaf of it",
+                )
+
+
 @rule("C5", "warning", "renewBefore leaves room for backdated certificates", per_object=True)
 def renew_before_is_not_too_close(view: StackView) -> Findings:
     for certificate in _certificates(view):
@@ -649,6 +671,32 @@ def istio_secret_in_the_workload_namespace(view: StackView) -> Findings:
                         f"credentialName {name!r} is written in {elsewhere[0].namespace!r}; the gateway reads {namespace!r} "
                         "(IST0161): issue the Certificate there"
                     ),
+                )
+
+
+@rule("F7", "error", "an Istio MUTUAL server has a client CA")
+def mutual_servers_have_a_client_ca(view: StackView) -> Findings:
+    """Istio's MUTUAL mode reads the client CA from `ca.crt` of the credential Secret or from a Secret
+    `<credentialName>-cacert` (istio.io/latest/docs/tasks/traffic-management/ingress/secure-ingress); an ACME
+    issuer writes no `ca.crt`, so without the `-cacert` Secret every client is refused."""
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        namespace = _istio_workload_namespace(view, gateway)
+        for server in gateway.spec.get("servers", []):
+            tls = server.get("tls") or {}
+            name = tls.get("credentialName")
+            if tls.get("mode") != "MUTUAL" or not name:
+                continue
+            producers = _secret_producers(view, namespace, name)
+            from_acme = producers and all(
+                _issuer_type(_issuer(view, c.spec.get("issuerRef") or {}, c.namespace)) == "acme" for c in producers
+            )
+            cacert = _secret_producers(view, namespace, f"{name}-cacert") or view.find(
+                "Secret", f"{name}-cacert", namespace
+            )
+            if from_acme and not cacert:
+                yield (
+                    gateway,
+                    f"MUTUAL with {name!r} from an ACME issuer (no ca.crt) and no Secret {name}-cacert: add the client CA",
                 )
 
 
