@@ -394,6 +394,10 @@ FIXTURES = {
             cert("tls-cacert", ns="istio-system", issuer="ca", commonName="client ca", isCA=True),
         ],
     ),
+    "IST0145": (
+        [istio_gateway("one", "one-tls", ["a.example.com"]), istio_gateway("two", "two-tls", ["a.example.com"])],
+        [istio_gateway("one", "one-tls", ["a.example.com"]), istio_gateway("two", "two-tls", ["b.example.com"])],
+    ),
     # issue 18: names Let's Encrypt refuses, its duplicate-certificate limit, private self-check resolvers
     "D8": (
         [acme(), cert("x", issuer="le", dnsNames=["shop.example.internal", "Shop.example.com", "a_b.example.com"])],

@@ -761,6 +761,27 @@ def shared_certificate(view: StackView) -> Findings:
                 )
 
 
+@rule("IST0145", "error", "one certificate per host and port on one gateway workload")
+def one_certificate_per_host(view: StackView) -> Findings:
+    """Two Gateways on one workload serving one host on one port with different certificates: Istio keeps one of
+    the conflicting servers (istioctl analyze IST0145 ConflictingGateways), so the other certificate is never
+    served."""
+    seen: dict[tuple, tuple[Obj, str]] = {}
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        selector = tuple(sorted((gateway.spec.get("selector") or {}).items()))
+        for server in gateway.spec.get("servers", []):
+            name = (server.get("tls") or {}).get("credentialName")
+            port = (server.get("port") or {}).get("number")
+            for host in server.get("hosts", []) if name else ():
+                first = seen.setdefault((selector, port, str(host).split("/")[-1]), (gateway, name))
+                if first[0] is not gateway and first[1] != name:
+                    yield (
+                        gateway,
+                        f"serves {host!r} on port {port} with {name!r}, as {first[0].describe()} does with {first[1]!r}: "
+                        "Istio keeps one of them (IST0145); serve the host from one Gateway",
+                    )
+
+
 # --- Gateway API ----------------------------------------------------------------------------------------------
 
 
