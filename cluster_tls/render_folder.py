@@ -14,11 +14,13 @@ import contextlib
 import ctypes
 import ctypes.util
 import fcntl
+import functools
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Written into every folder `render` fills, so that a later render may replace it and nothing else.
 MARKER = ".cluster-tls-render"
@@ -30,10 +32,14 @@ class FolderError(Exception):
     """The target is not ours to replace, or cannot be written."""
 
 
+@functools.cache
+def _renameat2() -> Any:
+    return getattr(ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True), "renameat2", None)
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically; False where the C library or the file system cannot."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+    renameat2 = _renameat2()
     if renameat2 is None:
         return False
     result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)

@@ -108,13 +108,17 @@ def active() -> SecretGuard | None:
     return None
 
 
+def _digest(parts: Iterable[str]) -> str:
+    return hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]
+
+
 def resource_name(prefix: str, *parts: str) -> str:
     """`<prefix>-<parts>`: a Pulumi resource name built from config values. A name (URN) can never be secret, so
     parts that hold a secret value are replaced by a digest of them: stable across runs, the value stays out of
     state, previews and renders."""
     guard = active()
     if parts and guard is not None and guard.contains(list(parts)):
-        return f"{prefix}-{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:12]}"
+        return f"{prefix}-{_digest(parts)}"
     return "-".join([prefix, *parts])
 
 
@@ -123,7 +127,7 @@ def object_name(*parts: str, max_length: int = 63) -> str:
     Kubernetes name is never secret (it is in the object's path, the preview and every reference to it)."""
     guard = active()
     if len(parts) > 1 and guard is not None and guard.contains(list(parts[1:])):
-        return k8s_name(parts[0], hashlib.sha256(chr(0).join(parts[1:]).encode()).hexdigest()[:12])
+        return k8s_name(parts[0], _digest(parts[1:]))
     return k8s_name(*parts, max_length=max_length)
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from ..components.hosts import covered
 from ..components.model import public_suffixes
@@ -37,12 +38,27 @@ def _certificates(view: StackView) -> list[Obj]:
 
 
 def _duration_hours(text: str | None) -> float | None:
+    duration = _go_duration(text)
+    return duration.total_seconds() / 3600 if duration is not None else None
+
+
+def _go_duration(text: object) -> timedelta | None:
     from ..components.durations import parse_go_duration
 
     try:
-        return parse_go_duration(text).total_seconds() / 3600 if text else None
+        return parse_go_duration(text) if isinstance(text, str) and text else None
     except ValueError:
         return None
+
+
+def _groups(objects: Iterable[Obj], key: Callable[[Obj], Hashable]) -> list[tuple[Any, list[Obj]]]:
+    """The objects by `key` (None or empty: left out), in a stable order; each group in the objects' order."""
+    grouped: dict[Any, list[Obj]] = defaultdict(list)
+    for obj in objects:
+        value = key(obj)
+        if value:
+            grouped[value].append(obj)
+    return sorted(grouped.items(), key=lambda item: str(item[0]))
 
 
 def _copies_into(view: StackView, certificate: Obj, namespace: str | None) -> bool:
@@ -270,15 +286,6 @@ def _webhook_refusals(spec: dict) -> Iterator[str]:
                 yield f"spec.renewBeforePercentage {percentage}: must give a renewBefore from 5m0s up to the duration"
 
 
-def _go_duration(text: object) -> timedelta | None:
-    from ..components.durations import parse_go_duration
-
-    try:
-        return parse_go_duration(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-
-
 @rule("CM1", "error", "cert-manager's webhook admits every Certificate", per_object=True)
 def certificates_the_webhook_admits(view: StackView) -> Findings:
     """Every Certificate of the program, the package's and hand-written ones alike (issue 18)."""
@@ -398,15 +405,12 @@ def acme_account_keys_are_not_shared(view: StackView) -> Findings:
     """Two ACME issuers writing one account-key Secret register, and overwrite, each other's account (a key
     registered at one server, or with one e-mail, is then used for the other)."""
     crn = view.cluster_resource_namespace()
-    by_key: dict[tuple[str | None, str], list[Obj]] = defaultdict(list)
-    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
-        if _acme(issuer) is not None:
-            by_key[_account_key(issuer, crn)].append(issuer)
-    for (namespace, secret), issuers in sorted(by_key.items(), key=str):
-        for issuer in issuers[1:] if secret else ():
+    issuers = [i for i in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)] if _acme(i)]
+    for (namespace, secret), sharing in _groups(issuers, lambda issuer: _account_key(issuer, crn)):
+        for issuer in sharing[1:] if secret else ():
             yield (
                 issuer,
-                f"shares its ACME account key Secret {namespace}/{secret} with {issuers[0].describe()}: "
+                f"shares its ACME account key Secret {namespace}/{secret} with {sharing[0].describe()}: "
                 "give each issuer its own privateKeySecretRef",
             )
 
@@ -415,11 +419,8 @@ def acme_account_keys_are_not_shared(view: StackView) -> Findings:
 def one_certificate_per_secret(view: StackView) -> Findings:
     """Two Certificates (the package's, hand-written or a chart's) writing one Secret re-issue over each other
     forever, and whatever reads the Secret gets either."""
-    writers: dict[tuple[str | None, str], list[Obj]] = defaultdict(list)
-    for certificate in _certificates(view):
-        if certificate.spec.get("secretName"):
-            writers[(certificate.namespace, certificate.spec["secretName"])].append(certificate)
-    for (namespace, secret), certificates in sorted(writers.items(), key=str):
+    written = _groups(_certificates(view), lambda c: c.spec.get("secretName") and (c.namespace, c.spec["secretName"]))
+    for (namespace, secret), certificates in written:
         for certificate in certificates[1:]:
             yield (
                 certificate,
@@ -572,14 +573,15 @@ def duplicate_certificates(view: StackView) -> Findings:
     """Let's Encrypt issues at most 5 certificates for the same exact set of names per 7 days
     (letsencrypt.org/docs/rate-limits, "New Certificates per Exact Set of Hostnames"): a Certificate per namespace
     for one wildcard (instead of one copied by a replicator) fails at the sixth at the first `pulumi up`."""
-    by_names: dict[tuple[str, ...], list[Obj]] = defaultdict(list)
-    for certificate in _lets_encrypt_certificates(view):
-        by_names[tuple(sorted({str(n).lower() for n in certificate.spec.get("dnsNames") or []}))].append(certificate)
-    for names, certificates in sorted(by_names.items()):
-        for certificate in certificates[5:] if names else ():
+
+    def names(certificate: Obj) -> tuple[str, ...]:
+        return tuple(sorted({str(n).lower() for n in certificate.spec.get("dnsNames") or []}))
+
+    for same, certificates in _groups(_lets_encrypt_certificates(view), names):
+        for certificate in certificates[5:]:
             yield (
                 certificate,
-                f"the {len(certificates)} Certificates for {', '.join(names)} exceed Let's Encrypt's 5 a week for one set "
+                f"the {len(certificates)} Certificates for {', '.join(same)} exceed Let's Encrypt's 5 a week for one set "
                 "of names: issue one and replicate its Secret",
             )
 
