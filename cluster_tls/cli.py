@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from . import __version__
 from .components import secret_guard
-from .components.model import validation_problems
+from .components.model import ArgsError, validation_problems
 from .diffing import DiffInputError, format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_stack
@@ -98,7 +98,7 @@ def load_program(spec: str, project: Project) -> Callable[[], Any]:
 _ONE_SHOT_PROCESS = False
 
 
-def _validation_lines(error: ValidationError) -> str:
+def _validation_lines(error: ArgsError) -> str:
     """One line per problem, naming the model, the field path and the value, never pydantic's dump (issue 18)."""
     lines = []
     for path, message, value in validation_problems(error):
@@ -112,7 +112,7 @@ def _validation_lines(error: ValidationError) -> str:
 def evaluate(stack: str, project: Project, program: Callable[[], Any] | None = None) -> Evaluation:
     try:
         return run_stack(program or _default_program(project), project, stack, leave_garbage=_ONE_SHOT_PROCESS)
-    except ValidationError as error:
+    except ArgsError as error:
         raise EvaluationError(f"stack {stack!r}: invalid component arguments:\n{_validation_lines(error)}") from None
     except (StackFileError, UsageError):
         raise

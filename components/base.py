@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from . import inputs
 from .context import ClusterContext, program_default
 from .links import LinkError, Provided
 from .model import Spec
@@ -106,6 +107,9 @@ class TLSComponent(pulumi.ComponentResource):
         self._resource_name = name
         depends_on = (opts.depends_on if opts else None) or []
         self._ordering: list[pulumi.Resource] = list(depends_on) if isinstance(depends_on, Sequence) else [depends_on]
+        # Args given another component's outputs take their values, so the dependency the Output carried is
+        # kept here: this component's children come after that component.
+        self._ordering += [r for r in (args.given_by() if args is not None else []) if r not in self._ordering]
 
     def child_name(self, role: str, *parts: str) -> str:
         """`<component>-<role>-<parts>`: the Pulumi name of a child named after config values (an Ingress, a
@@ -115,7 +119,11 @@ class TLSComponent(pulumi.ComponentResource):
     def child_opts(self, *after: pulumi.Resource | None) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=self._ordering + [r for r in after if r is not None])
 
-    def register_outputs(self, outputs: dict[str, Any]) -> None:
+    def register_outputs(self, outputs: dict[str, Any], *, known: dict[str, Any] | None = None) -> None:
+        """`known`: the values some of these outputs (attributes of the component) will resolve to, which args of
+        another component given those outputs take at once (components/inputs.py)."""
+        for attribute, value in (known or {}).items():
+            inputs.known_output(getattr(self, attribute), value, self)
         # A value that came from secret config stays secret in the component's outputs too.
         self.outputs = guard_outputs(outputs)
         super().register_outputs(self.outputs)

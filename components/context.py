@@ -21,18 +21,20 @@ from .plan import ClaimLedger
 class CertManagerRef(Spec):
     """The cert-manager a component's Issuers, Certificates and webhooks rely on."""
 
-    namespace: DnsLabel = Field("cert-manager", description="Namespace cert-manager runs in.")
+    namespace: DnsLabel = Field(default="cert-manager", description="Namespace cert-manager runs in.")
     cluster_resource_namespace: DnsLabel | None = Field(
-        None, description="--cluster-resource-namespace: where ClusterIssuers read Secrets (default: namespace)."
+        default=None,
+        description="--cluster-resource-namespace: where ClusterIssuers read Secrets (default: namespace).",
     )
-    release_name: ReleaseName = Field("cert-manager", description="Helm release name of cert-manager.")
+    release_name: ReleaseName = Field(default="cert-manager", description="Helm release name of cert-manager.")
     service_account_name: K8sName | None = Field(
-        None, description="The controller's ServiceAccount (default: the chart's, derived from the release name)."
+        default=None,
+        description="The controller's ServiceAccount (default: the chart's, derived from the release name).",
     )
-    version: PinnedVersion | None = Field(None, description="cert-manager version, when known.")
-    gateway_api: bool = Field(False, description="cert-manager's Gateway API support is switched on.")
+    version: PinnedVersion | None = Field(default=None, description="cert-manager version, when known.")
+    gateway_api: bool = Field(default=False, description="cert-manager's Gateway API support is switched on.")
     dns01_recursive_nameservers_only: bool = Field(
-        False, description="The DNS-01 self-check asks only the configured public resolvers (seed 002's fix)."
+        default=False, description="The DNS-01 self-check asks only the configured public resolvers (seed 002's fix)."
     )
 
     @property
@@ -53,8 +55,12 @@ class ClusterContext(Spec):
     """The stack-wide facts components follow instead of asking for them again."""
 
     cert_manager: CertManagerRef = Field(default_factory=CertManagerRef)
-    production: bool = Field(False, description="The stack serves production (e.g. production ACME is expected).")
-    kubernetes_version: PinnedVersion | None = Field(None, description="The cluster's Kubernetes version, if known.")
+    production: bool = Field(
+        default=False, description="The stack serves production (e.g. production ACME is expected)."
+    )
+    kubernetes_version: PinnedVersion | None = Field(
+        default=None, description="The cluster's Kubernetes version, if known."
+    )
     _ledgers: weakref.WeakKeyDictionary = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
 
     @property

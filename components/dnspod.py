@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
@@ -35,6 +35,7 @@ from .certmanager.specs import (
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .hosts import covered, to_ascii
+from .inputs import SecretInput, secret_output
 from .links import Provided, ProvidedCertificate
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, dns_name
 from .names import child_name, k8s_name
@@ -74,19 +75,25 @@ Email = Annotated[str, AfterValidator(_email)]
 class DnspodCredentials(Spec):
     """Tencent Cloud API credentials with DNSPod rights. Store them with `pulumi config set --secret`."""
 
-    secret_id: SecretStr = Field(description="SecretId (the seed's 'API ID').")
-    secret_key: SecretStr = Field(description="SecretKey (the seed's 'API Token').")
+    secret_id: SecretInput = Field(description="SecretId (the seed's 'API ID'); a str or an Output (require_secret).")
+    secret_key: SecretInput = Field(description="SecretKey (the seed's 'API Token'); a str or an Output.")
 
 
 class DnspodWebhook(Spec):
     """The imroc `cert-manager-webhook-dnspod` chart, installed beside cert-manager."""
 
-    install: bool = Field(True, description="Install the chart; false: it is installed already, with group_name.")
-    version: PinnedVersion = Field("1.5.3", description="Pinned chart version (1.5.x has the secretIdRef config).")
-    repository: ChartRepository = Field("https://imroc.github.io/cert-manager-webhook-dnspod")
-    release_name: ReleaseName = Field("cert-manager-webhook-dnspod")
-    group_name: K8sName = Field(DEFAULT_GROUP_NAME, description="The webhook's API group; the solver uses the same.")
-    timeout_seconds: StrictInt = Field(300, ge=60, le=3600)
+    install: bool = Field(
+        default=True, description="Install the chart; false: it is installed already, with group_name."
+    )
+    version: PinnedVersion = Field(
+        default="1.5.3", description="Pinned chart version (1.5.x has the secretIdRef config)."
+    )
+    repository: ChartRepository = Field(default="https://imroc.github.io/cert-manager-webhook-dnspod")
+    release_name: ReleaseName = Field(default="cert-manager-webhook-dnspod")
+    group_name: K8sName = Field(
+        default=DEFAULT_GROUP_NAME, description="The webhook's API group; the solver uses the same."
+    )
+    timeout_seconds: StrictInt = Field(default=300, ge=60, le=3600)
 
     @property
     def fullname(self) -> str:
@@ -109,34 +116,37 @@ class DnspodWildcardArgs(ComponentArgs):
     domain: Domain = Field(description="Registered domain, e.g. example.com (IDNA names are converted to punycode).")
     email: Email = Field(description="ACME account e-mail (expiry notices).")
     acme_server: str | None = Field(
-        None,
+        default=None,
         description="'letsencrypt', 'letsencrypt-staging' or an https:// ACME directory. Unset: production in a "
         "stack marked production, staging elsewhere.",
     )
     allow_production_acme: bool = Field(
-        False, description="Allow Let's Encrypt production in a stack not marked production (rate limits apply)."
+        default=False,
+        description="Allow Let's Encrypt production in a stack not marked production (rate limits apply).",
     )
     credentials: DnspodCredentials
     webhook: DnspodWebhook = Field(default_factory=DnspodWebhook)
     issuer_kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
-    issuer_name: K8sName = Field("dnspod", description="Name of the ACME (Cluster)Issuer (seed: dnspod).")
-    issuer_namespace: DnsLabel | None = Field(None, description="Namespace of an Issuer (issuerKind: Issuer).")
+    issuer_name: K8sName = Field(default="dnspod", description="Name of the ACME (Cluster)Issuer (seed: dnspod).")
+    issuer_namespace: DnsLabel | None = Field(default=None, description="Namespace of an Issuer (issuerKind: Issuer).")
     account_key_secret_name: K8sName | None = Field(
-        None, description="ACME account key Secret (default <issuer>-account-key)."
+        default=None, description="ACME account key Secret (default <issuer>-account-key)."
     )
     credentials_secret_name: K8sName | None = Field(
-        None, description="DNSPod credentials Secret (default <issuer>-dnspod-credentials)."
+        default=None, description="DNSPod credentials Secret (default <issuer>-dnspod-credentials)."
     )
-    ttl: StrictInt = Field(600, ge=1, description="TTL of the challenge TXT record (webhook default 600).")
-    record_line: str | None = Field(None, description="DNSPod record line, e.g. 默认.")
+    ttl: StrictInt = Field(default=600, ge=1, description="TTL of the challenge TXT record (webhook default 600).")
+    record_line: str | None = Field(default=None, description="DNSPod record line, e.g. 默认.")
     dns_zones: list[DnsName] = Field(default_factory=list, description="Limit the DNS-01 solver to these zones.")
-    http01: Http01Hosts | None = Field(None, description="Also an HTTP-01 solver for these single hosts.")
-    certificate_name: K8sName | None = Field(None, description="Certificate (and Secret) name (seed: ipincloud-crt).")
-    secret_name: K8sName | None = Field(None, description="Secret name (default: the certificate name).")
-    certificate_namespace: DnsLabel | None = Field(
-        None, description="Where the Certificate lives (default: cert-manager's)."
+    http01: Http01Hosts | None = Field(default=None, description="Also an HTTP-01 solver for these single hosts.")
+    certificate_name: K8sName | None = Field(
+        default=None, description="Certificate (and Secret) name (seed: ipincloud-crt)."
     )
-    include_apex: bool = Field(True, description="Cover the domain itself as well as '*.<domain>'.")
+    secret_name: K8sName | None = Field(default=None, description="Secret name (default: the certificate name).")
+    certificate_namespace: DnsLabel | None = Field(
+        default=None, description="Where the Certificate lives (default: cert-manager's)."
+    )
+    include_apex: bool = Field(default=True, description="Cover the domain itself as well as '*.<domain>'.")
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always"),
         description="Key of the wildcard certificate: what Let's Encrypt accepts (RSA 2048-4096, ECDSA 256/384)."
@@ -145,7 +155,7 @@ class DnspodWildcardArgs(ComponentArgs):
     )
     replication: SecretReplication = Field(default_factory=SecretReplication)
     ingresses: list[IngressRoute] = Field(default_factory=list)
-    gateway: GatewaySpec | None = Field(None, description="Serve the routes through a Gateway API Gateway.")
+    gateway: GatewaySpec | None = Field(default=None, description="Serve the routes through a Gateway API Gateway.")
 
     @model_validator(mode="after")
     def _rules(self) -> DnspodWildcardArgs:
@@ -383,10 +393,10 @@ class DnspodWildcard(TLSComponent):
     `dns_names`, `acme_server`.
     """
 
-    issuer: pulumi.Output[dict]
+    issuer: pulumi.Output[dict[str, Any]]
     secret_name: pulumi.Output[str]
-    namespaces: pulumi.Output[list]
-    dns_names: pulumi.Output[list]
+    namespaces: pulumi.Output[list[str]]
+    dns_names: pulumi.Output[list[str]]
     acme_server: pulumi.Output[str]
 
     def __init__(
@@ -441,8 +451,8 @@ class DnspodWildcard(TLSComponent):
             metadata={"name": names["credentials"], "namespace": args.credentials_namespace(context)},
             type="Opaque",
             string_data={
-                "secretId": pulumi.Output.secret(args.credentials.secret_id.get_secret_value()),
-                "secretKey": pulumi.Output.secret(args.credentials.secret_key.get_secret_value()),
+                "secretId": secret_output(args.credentials.secret_id, "DnspodWildcardArgs.credentials.secret_id"),
+                "secretKey": secret_output(args.credentials.secret_key, "DnspodWildcardArgs.credentials.secret_key"),
             },
             opts=self.child_opts(webhook),
         )
@@ -515,5 +525,12 @@ class DnspodWildcard(TLSComponent):
                 "namespaces": self.namespaces,
                 "dns_names": self.dns_names,
                 "acme_server": self.acme_server,
-            }
+            },
+            known={
+                "issuer": self.issuer_ref,
+                "secret_name": names["secret"],
+                "namespaces": args.available_in(context),
+                "dns_names": args.dns_names(),
+                "acme_server": args.issuer_spec(context).server_url,
+            },
         )

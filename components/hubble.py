@@ -24,6 +24,7 @@ from .certmanager import resources
 from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
+from .inputs import Given
 from .merge import deep_merge
 from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, repeated
 from .names import child_name
@@ -93,14 +94,15 @@ def _dupes(names: list[str]) -> list[str]:
 
 class HubbleRelayTLS(Spec):
     enabled: bool | None = Field(
-        None,
+        default=None,
         description="hubble.relay.enabled. Unset: left as in your release (chart default off), unless serverTls or "
         "ui need the relay, which then switches it on.",
     )
-    server_tls: bool = Field(False, description="Relay serves TLS to its clients (hubble CLI, UI).")
-    server_mtls: bool = Field(False, description="Relay also requires client certificates.")
+    server_tls: bool = Field(default=False, description="Relay serves TLS to its clients (hubble CLI, UI).")
+    server_mtls: bool = Field(default=False, description="Relay also requires client certificates.")
     ui: bool | None = Field(
-        None, description="hubble.ui.enabled. Unset: left as in your release. With serverTls the UI gets a client cert."
+        default=None,
+        description="hubble.ui.enabled. Unset: left as in your release. With serverTls the UI gets a client cert.",
     )
     extra_dns_names: list[DnsName] = Field(default_factory=list)
     extra_ip_addresses: list[IPAddress] = Field(default_factory=list)
@@ -126,24 +128,26 @@ class MetricsScraperCertificate(Spec):
     the server `<cluster>.hubble-metrics.cilium.io`.
     """
 
-    namespace: DnsLabel = Field("monitoring", description="Namespace of the scraper.")
-    secret_name: K8sName = Field("hubble-metrics-client-certs", description="Secret (and Certificate) name.")
-    common_name: str = Field("hubble-metrics-scraper", min_length=1, max_length=64)
+    namespace: DnsLabel = Field(default="monitoring", description="Namespace of the scraper.")
+    secret_name: K8sName = Field(default="hubble-metrics-client-certs", description="Secret (and Certificate) name.")
+    common_name: str = Field(default="hubble-metrics-scraper", min_length=1, max_length=64)
 
 
 class HubbleMetricsTLS(Spec):
-    enabled: bool = Field(False, description="Serve Hubble metrics over TLS (hubble.metrics.tls.enabled).")
+    enabled: bool = Field(default=False, description="Serve Hubble metrics over TLS (hubble.metrics.tls.enabled).")
     metrics: list[HubbleMetric] = Field(
         default_factory=lambda: list(DEFAULT_METRICS),
         description="hubble.metrics.enabled: the metrics server starts only with a non-empty list "
         "(templates/cilium-configmap.yaml 1.20.0 L1076); default: the chart's documented example set.",
     )
-    mtls: bool = Field(True, description="Require client certificates signed by the Hubble CA.")
+    mtls: bool = Field(default=True, description="Require client certificates signed by the Hubble CA.")
     extra_dns_names: list[DnsName] = Field(default_factory=list)
     extra_ip_addresses: list[IPAddress] = Field(default_factory=list)
-    scraper: MetricsScraperCertificate | None = Field(None, description="Issue a client certificate for a scraper.")
+    scraper: MetricsScraperCertificate | None = Field(
+        default=None, description="Issue a client certificate for a scraper."
+    )
     service_monitor: bool = Field(
-        False,
+        default=False,
         description="hubble.metrics.serviceMonitor.enabled, with a tlsConfig that reads the CA and (with mTLS) the "
         "client key pair from the scraper's Secret, so the scrape works end to end. Needs `scraper` in the "
         "ServiceMonitor's namespace.",
@@ -171,12 +175,14 @@ class HubbleMetricsTLS(Spec):
 class CiliumReleaseArgs(Spec):
     """Own the Cilium Helm release. Importing an existing one: `pulumi import` it first (see README)."""
 
-    release_name: ReleaseName = Field("cilium", description="Helm release name.")
-    repository: ChartRepository = Field("https://helm.cilium.io/", description="Chart repository or oci:// location.")
+    release_name: ReleaseName = Field(default="cilium", description="Helm release name.")
+    repository: ChartRepository = Field(
+        default="https://helm.cilium.io/", description="Chart repository or oci:// location."
+    )
     values: dict[str, Any] = Field(default_factory=dict, description="Your other Cilium values; the TLS values win.")
-    timeout_seconds: StrictInt = Field(900, ge=60, le=3600)
+    timeout_seconds: StrictInt = Field(default=900, ge=60, le=3600)
     phase: Literal["tls", "bootstrap"] = Field(
-        "tls",
+        default="tls",
         description="bootstrap: install Cilium without Hubble TLS and without waiting for cert-manager, for a "
         "cluster with no CNI yet (cert-manager's pods need one); then set tls and run `pulumi up` again.",
     )
@@ -194,26 +200,36 @@ class HubbleTLSArgs(ComponentArgs):
     """Hubble mTLS through cert-manager. Seed 001: Cilium 1.17.6, validity 1095 days, ClusterIssuer my-ca-issuer."""
 
     cilium_version: CiliumVersion = Field(description="Cilium chart version, e.g. 1.17.6 (selects the values layout).")
-    namespace: DnsLabel = Field("kube-system", description="Cilium's namespace; the chart's Certificates live there.")
+    namespace: DnsLabel = Field(
+        default="kube-system", description="Cilium's namespace; the chart's Certificates live there."
+    )
     cluster_name: ClusterName = Field(
-        "default",
+        default="default",
         description="Cilium cluster.name, which the server names derive from. Values-only mode does not set it: "
         "it must be your release's cluster.name.",
     )
     cert_validity_days: StrictInt = Field(
-        1095, ge=1, le=36500, description="hubble.tls.auto.certValidityDuration (days)."
+        default=1095, ge=1, le=36500, description="hubble.tls.auto.certValidityDuration (days)."
     )
-    issuer: IssuerRef | None = Field(None, description="An existing CA issuer; unset builds a SelfSignedCAChain.")
-    issuer_from: str | None = Field(None, description="In a stack: take the issuer of this component (e.g. privateCa).")
-    ca: SelfSignedCAChainArgs | None = Field(None, description="Settings of the CA chain built when `issuer` is unset.")
+    issuer: Given[IssuerRef] | None = Field(
+        default=None, description="An existing CA issuer; unset builds a SelfSignedCAChain."
+    )
+    issuer_from: str | None = Field(
+        default=None, description="In a stack: take the issuer of this component (e.g. privateCa)."
+    )
+    ca: SelfSignedCAChainArgs | None = Field(
+        default=None, description="Settings of the CA chain built when `issuer` is unset."
+    )
     private_key: PrivateKeySpec | None = Field(
-        None, description="Not offered: the chart overrides it (see the error it gives)."
+        default=None, description="Not offered: the chart overrides it (see the error it gives)."
     )
     server_extra_dns_names: list[DnsName] = Field(default_factory=list)
     server_extra_ip_addresses: list[IPAddress] = Field(default_factory=list)
     relay: HubbleRelayTLS = Field(default_factory=HubbleRelayTLS)
     metrics: HubbleMetricsTLS = Field(default_factory=HubbleMetricsTLS)
-    release: CiliumReleaseArgs | None = Field(None, description="Own the Cilium release; unset only outputs values.")
+    release: CiliumReleaseArgs | None = Field(
+        default=None, description="Own the Cilium release; unset only outputs values."
+    )
 
     @model_validator(mode="after")
     def _one_ca_that_all_peers_share(self) -> HubbleTLSArgs:
@@ -555,17 +571,17 @@ class HubbleTLS(TLSComponent):
     - `phase`: `tls`, `bootstrap` (owned release without TLS yet) or `values` (values only).
     """
 
-    helm_values: pulumi.Output[dict]
-    values_keys: pulumi.Output[list]
+    helm_values: pulumi.Output[dict[str, Any]]
+    values_keys: pulumi.Output[list[str]]
     cluster_name: pulumi.Output[str]
-    issuer: pulumi.Output[dict]
+    issuer: pulumi.Output[dict[str, Any]]
     ca_secret_name: pulumi.Output[str]
     ca_secret_namespace: pulumi.Output[str]
     ca_key: pulumi.Output[str]
     server_name_pattern: pulumi.Output[str]
-    secret_names: pulumi.Output[list]
+    secret_names: pulumi.Output[list[str]]
     metrics_server_name: pulumi.Output[str | None]
-    metrics_client_secret: pulumi.Output[dict | None]
+    metrics_client_secret: pulumi.Output[dict[str, Any] | None]
     phase: pulumi.Output[str]
 
     def __init__(
@@ -669,5 +685,13 @@ class HubbleTLS(TLSComponent):
                 "phase": self.phase,
                 # What the chart will create (checked by the preflight rules, listed for reviewers).
                 "chart_certificates": pulumi.Output.from_input(self.certificates),
-            }
+            },
+            known={
+                "issuer": issuer_ref,
+                "cluster_name": args.cluster_name,
+                "ca_secret_name": ca_bundle.secret_name,
+                "ca_secret_namespace": ca_bundle.namespace,
+                "ca_key": ca_bundle.key,
+                "server_name_pattern": f"*.{args.cluster_name}.hubble-grpc.cilium.io",
+            },
         )

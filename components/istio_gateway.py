@@ -23,6 +23,7 @@ from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, Pri
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .hosts import covered
+from .inputs import Given
 from .links import LinkError
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, repeated, version_tuple
 from .plan import ObjectClaim, certificate_claims
@@ -35,19 +36,21 @@ LEGACY_PATH = "/etc/istio/ingressgateway-certs"
 class ExistingSecret(Spec):
     """A certificate Secret made elsewhere (DnspodWildcard's wildcard, made available in the gateway's namespace)."""
 
-    name: K8sName
-    dns_names: list[DnsName] = Field(
+    name: Given[K8sName]
+    dns_names: Given[list[DnsName]] = Field(
         min_length=1, description="The names the certificate covers (DnspodWildcard: dns_names)."
     )
-    has_ca: bool = Field(False, description="The Secret carries ca.crt (a CA issuer's, not an ACME one).")
+    has_ca: bool = Field(default=False, description="The Secret carries ca.crt (a CA issuer's, not an ACME one).")
 
 
 class Exposure(Spec):
     """How the gateway Service is exposed (seed 004 weighs these), as values of the istio/gateway chart."""
 
     type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
-    http_node_port: StrictInt | None = Field(None, ge=30000, le=32767, description="NodePort for 80 (seed: 32000).")
-    https_node_port: StrictInt | None = Field(None, ge=30000, le=32767)
+    http_node_port: StrictInt | None = Field(
+        default=None, ge=30000, le=32767, description="NodePort for 80 (seed: 32000)."
+    )
+    https_node_port: StrictInt | None = Field(default=None, ge=30000, le=32767)
     load_balancer_ip: str | None = None
     annotations: dict[str, str] = Field(default_factory=dict)
 
@@ -78,12 +81,14 @@ class Exposure(Spec):
 class GatewayRelease(Spec):
     """Own the gateway workload: Istio's `gateway` chart, pinned."""
 
-    install: bool = Field(False, description="Install the chart; false: the gateway workload exists already.")
-    name: ReleaseName = Field("istio-ingressgateway", description="Release name; the workload label follows it.")
-    version: PinnedVersion = Field("1.30.3")
+    install: bool = Field(default=False, description="Install the chart; false: the gateway workload exists already.")
+    name: ReleaseName = Field(
+        default="istio-ingressgateway", description="Release name; the workload label follows it."
+    )
+    version: PinnedVersion = Field(default="1.30.3")
     repository: ChartRepository = "https://istio-release.storage.googleapis.com/charts"
     exposure: Exposure = Field(default_factory=Exposure)
-    timeout_seconds: StrictInt = Field(600, ge=60, le=3600)
+    timeout_seconds: StrictInt = Field(default=600, ge=60, le=3600)
 
     @property
     def selector(self) -> dict[str, str]:
@@ -94,40 +99,53 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
     """Seed 004: Gateway `mygateway` for `httpbin.example.com` on Istio's ingress gateway."""
 
     mode: Literal["istio", "gatewayApi", "legacyMount"] = Field(
-        "istio", description="istio: Gateway + VirtualService (SDS); gatewayApi: Gateway API; legacyMount: the seed's."
+        default="istio",
+        description="istio: Gateway + VirtualService (SDS); gatewayApi: Gateway API; legacyMount: the seed's.",
     )
-    istio_version: PinnedVersion = Field("1.30.3", description="Installed Istio: picks API versions and features.")
+    istio_version: PinnedVersion = Field(
+        default="1.30.3", description="Installed Istio: picks API versions and features."
+    )
     name: K8sName = Field(description="Gateway name (seed: mygateway).")
-    hosts: list[DnsName] = Field(min_length=1)
+    hosts: Given[list[DnsName]] = Field(min_length=1)
     backend: Backend = Field(description="Where the hosts are routed; backend.namespace defaults to the gateway's.")
-    issuer: IssuerRef | None = Field(None, description="Issue the certificate from this issuer.")
-    issuer_from: str | None = Field(None, description="In a stack: issue from this component's issuer (privateCa).")
-    existing_secret: ExistingSecret | None = Field(None, description="Or serve a certificate Secret made elsewhere.")
-    certificate_from: str | None = Field(
-        None, description="In a stack: serve this component's certificate Secret (e.g. dnspod's wildcard)."
+    issuer: Given[IssuerRef] | None = Field(default=None, description="Issue the certificate from this issuer.")
+    issuer_from: str | None = Field(
+        default=None, description="In a stack: issue from this component's issuer (privateCa)."
     )
-    certificate_name: K8sName | None = Field(None, description="Certificate/Secret name (default <name>-tls).")
+    existing_secret: ExistingSecret | None = Field(
+        default=None, description="Or serve a certificate Secret made elsewhere."
+    )
+    certificate_from: str | None = Field(
+        default=None, description="In a stack: serve this component's certificate Secret (e.g. dnspod's wildcard)."
+    )
+    certificate_name: K8sName | None = Field(default=None, description="Certificate/Secret name (default <name>-tls).")
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always"),
         description="Leaf key, a new one on every renewal. " + DEFAULT_KEY_NOTE,
     )
-    workload_namespace: DnsLabel = Field("istio-system", description="Namespace of the gateway workload.")
+    workload_namespace: DnsLabel = Field(default="istio-system", description="Namespace of the gateway workload.")
     gateway_namespace: DnsLabel | None = Field(
-        None, description="Namespace of the Gateway object (istio mode; default: the workload's)."
+        default=None, description="Namespace of the Gateway object (istio mode; default: the workload's)."
     )
     release: GatewayRelease = Field(default_factory=GatewayRelease)
-    selector: dict[str, str] | None = Field(None, description="Workload selector (default from the release name).")
-    https_redirect: bool = Field(True, description="Serve 80 only to redirect to HTTPS.")
-    tls_mode: Literal["SIMPLE", "MUTUAL"] = "SIMPLE"
-    client_ca_issuer: IssuerRef | None = Field(
-        None, description="MUTUAL: the private CA whose clients are accepted (default: the serving issuer, if a CA)."
+    selector: dict[str, str] | None = Field(
+        default=None, description="Workload selector (default from the release name)."
     )
-    client_ca_from: str | None = Field(None, description="In a stack: clientCaIssuer from this component (privateCa).")
+    https_redirect: bool = Field(default=True, description="Serve 80 only to redirect to HTTPS.")
+    tls_mode: Literal["SIMPLE", "MUTUAL"] = "SIMPLE"
+    client_ca_issuer: Given[IssuerRef] | None = Field(
+        default=None,
+        description="MUTUAL: the private CA whose clients are accepted (default: the serving issuer, if a CA).",
+    )
+    client_ca_from: str | None = Field(
+        default=None, description="In a stack: clientCaIssuer from this component (privateCa)."
+    )
     cert_manager_gateway_support: bool = Field(
-        False, description="gatewayApi: let cert-manager issue the certificate from a Gateway annotation."
+        default=False, description="gatewayApi: let cert-manager issue the certificate from a Gateway annotation."
     )
     allow_shared_certificate: bool = Field(
-        False, description="Allow another gateway on the same workload to serve this Secret for other hosts (IST0138)."
+        default=False,
+        description="Allow another gateway on the same workload to serve this Secret for other hosts (IST0138).",
     )
 
     @model_validator(mode="after")
@@ -343,11 +361,11 @@ class IstioHTTPSGateway(TLSComponent):
     Outputs: `gateway` ({name, namespace}), `secret` ({name, namespace}), `hosts`, `urls`, `gateway_values`.
     """
 
-    gateway: pulumi.Output[dict]
-    secret: pulumi.Output[dict]
-    hosts: pulumi.Output[list]
-    urls: pulumi.Output[list]
-    gateway_values: pulumi.Output[dict]
+    gateway: pulumi.Output[dict[str, Any]]
+    secret: pulumi.Output[dict[str, Any]]
+    hosts: pulumi.Output[list[str]]
+    urls: pulumi.Output[list[str]]
+    gateway_values: pulumi.Output[dict[str, Any]]
 
     def __init__(
         self,
@@ -468,7 +486,12 @@ class IstioHTTPSGateway(TLSComponent):
                 "hosts": self.hosts,
                 "urls": self.urls,
                 "gateway_values": self.gateway_values,
-            }
+            },
+            known={
+                "gateway": {"name": args.name, "namespace": args.object_namespace},
+                "secret": {"name": args.secret_name, "namespace": ns},
+                "hosts": hosts,
+            },
         )
 
     @staticmethod

@@ -11,13 +11,24 @@ import ipaddress
 import re
 from collections import Counter
 from collections.abc import Hashable, Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from publicsuffixlist import PublicSuffixList
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    SecretStr,
+    Strict,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
+from . import inputs
 from .durations import parse_go_duration
+from .echo import shown
 
 
 def repeated(items: Iterable[Hashable]) -> list[Any]:
@@ -25,14 +36,67 @@ def repeated(items: Iterable[Hashable]) -> list[Any]:
     return sorted(item for item, count in Counter(items).items() if count > 1)
 
 
-def validation_problems(error: ValidationError) -> list[tuple[str, str, Any]]:
+def validation_problems(error: ValidationError | ArgsError) -> list[tuple[str, str, Any]]:
     """Each problem of a ValidationError as (field path, message, the value given), never pydantic's multi-line
     dump with its `[type=..., input_value=...]` (issue 18)."""
+    if isinstance(error, ArgsError):
+        error = error.validation
     problems = []
     for problem in error.errors(include_url=False):
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem["loc"]).lstrip(".")
-        problems.append((path, problem["msg"].removeprefix("Value error, "), problem.get("input")))
+        value = problem.get("input")
+        if inputs.is_output(value):
+            message = inputs.FOREIGN_OUTPUT
+        elif problem["type"] == "extra_forbidden":
+            message = "unknown key"
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+        problems.append((path, message, value))
     return problems
+
+
+class ArgsError(Exception):
+    """Args refused, one line per problem: the model, the field path, what is wrong and the value given (unless it
+    is a secret), instead of pydantic's dump of three lines a problem (issue 20). Not a ValueError: raised from the
+    outermost model's validator, it must not be taken for one of that model's own problems."""
+
+    def __init__(self, model: type[BaseModel], validation: ValidationError):
+        self.validation = validation
+        self.title = model.__name__
+        lines = []
+        for problem, (path, message, value) in zip(validation.errors(), validation_problems(validation), strict=True):
+            secret = _secret_field(model, problem["loc"]) or isinstance(value, SecretStr)
+            got = f" (got {shown(repr(value))})" if isinstance(value, str | int | float) and not secret else ""
+            lines.append(f"{self.title}.{path or '(the arguments)'}: {message}{got}")
+        super().__init__("\n".join(lines))
+
+    def errors(self) -> list[Any]:
+        return list(self.validation.errors())
+
+
+def _secret_field(model: type[BaseModel], loc: tuple[int | str, ...]) -> bool:
+    """Whether `loc` is in a SecretStr field of `model` (its value is never echoed)."""
+    current: Any = model
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or not isinstance(part, str):
+            continue
+        field = next((f for n, f in fields.items() if part in (n, f.alias)), None)
+        if field is None:
+            return False
+        if inputs.is_secret_annotation(field.annotation):
+            return True
+        current = next(
+            (t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None
+        )
+    return False
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    found = [annotation]
+    for arg in getattr(annotation, "__args__", ()):
+        found += _types_in(arg)
+    return found
 
 
 class Spec(BaseModel):
@@ -46,6 +110,43 @@ class Spec(BaseModel):
         validate_default=True,
         defer_build=True,
     )
+    _given_by: tuple[Any, ...] = PrivateAttr(default=())
+
+    # Both entries a model is built by, for one refusal in one ArgsError and the components whose outputs the
+    # args were given (components/inputs.py). Subclasses keep the `__init__` pydantic and type checkers derive
+    # from their fields: this one is Spec's own.
+    def __init__(self, /, **data: Any) -> None:
+        with inputs.collecting() as sources:
+            try:
+                super().__init__(**data)
+            except ValidationError as error:
+                if sources is None:  # built inside another model's validation: that one reports it
+                    raise
+                raise ArgsError(type(self), error) from None
+        self._given_by = tuple(dict.fromkeys(sources or ()))
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        with inputs.collecting() as sources:
+            try:
+                instance = super().model_validate(obj, *args, **kwargs)
+            except ValidationError as error:
+                if sources is None:
+                    raise
+                raise ArgsError(cls, error) from None
+        if sources and instance is not obj:
+            instance._given_by = tuple(dict.fromkeys(sources))
+        return instance
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_outputs(cls, value: Any) -> Any:
+        """Outputs of cluster-tls components take the values they are known to resolve to (components/inputs.py)."""
+        return inputs.substitute(value)
+
+    def given_by(self) -> list[Any]:
+        """The components whose outputs these args were given: what the component must come after."""
+        return list(self._given_by)
 
     @model_validator(mode="before")
     @classmethod

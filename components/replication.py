@@ -30,11 +30,11 @@ KUBED_DEPRECATION = (
 
 class SecretReplication(Spec):
     mechanism: Literal["reflector", "replicator", "kubed", "perNamespace"] = Field(
-        "reflector", description="How the Secret reaches the other namespaces (see components/replication.py)."
+        default="reflector", description="How the Secret reaches the other namespaces (see components/replication.py)."
     )
     namespaces: list[DnsLabel] = Field(default_factory=list, description="Namespaces that need the Secret.")
     kubed_label: str = Field(
-        "cert-manager-tls",
+        default="cert-manager-tls",
         description="kubed only: the namespace label key; its value is the Secret's name (seed 002: "
         "cert-manager-tls=ipincloud-crt).",
     )

@@ -30,7 +30,7 @@ HttpPath = Annotated[str, StringConstraints(pattern=r"^/[^\s]*$")]
 class Backend(Spec):
     service: K8sName = Field(description="Service name.")
     port: Port = Field(description="Service port number.")
-    namespace: DnsLabel | None = Field(None, description="Service namespace (default: the route's).")
+    namespace: DnsLabel | None = Field(default=None, description="Service namespace (default: the route's).")
 
 
 class IngressRoute(Spec):
@@ -42,10 +42,10 @@ class IngressRoute(Spec):
     backend: Backend
     path: HttpPath = "/"
     path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = "Prefix"
-    ingress_class_name: K8sName = Field("nginx", description="IngressClass (seed 002: nginx).")
+    ingress_class_name: K8sName = Field(default="nginx", description="IngressClass (seed 002: nginx).")
     annotations: Annotations = Field(default_factory=dict, description="e.g. nginx annotations, only when asked.")
     tls_hosts: list[DnsName] | None = Field(
-        None, description="Leave unset: the TLS hosts are the rule host. Given, they must equal it."
+        default=None, description="Leave unset: the TLS hosts are the rule host. Given, they must equal it."
     )
 
     @model_validator(mode="after")
@@ -104,8 +104,8 @@ class GatewaySpec(Spec):
 
     name: K8sName
     namespace: DnsLabel
-    gateway_class_name: K8sName = Field("istio", description="GatewayClass (Istio's is `istio`).")
-    https_redirect: bool = Field(True, description="An HTTP listener on 80 whose HTTPRoute redirects to HTTPS.")
+    gateway_class_name: K8sName = Field(default="istio", description="GatewayClass (Istio's is `istio`).")
+    https_redirect: bool = Field(default=True, description="An HTTP listener on 80 whose HTTPRoute redirects to HTTPS.")
     annotations: Annotations = Field(default_factory=dict, description="Gateway annotations.")
     routes: list[HttpRoute] = Field(min_length=1)
 

@@ -7,7 +7,7 @@ Issuers"). This chain gives every leaf the same CA.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 from pydantic import Field, model_validator
@@ -44,11 +44,11 @@ class CABundleRef(Spec):
 class TruststoreSettings(Spec):
     """Java (JKS) and PKCS#12 truststores holding the CA, for clients that cannot read PEM."""
 
-    jks: bool = Field(True, description="truststore.jks (and keystore.jks) in the CA Secret.")
-    pkcs12: bool = Field(False, description="truststore.p12 (and keystore.p12) in the CA Secret.")
-    pkcs12_profile: Literal["LegacyRC2", "LegacyDES", "Modern2023"] = Field("Modern2023")
+    jks: bool = Field(default=True, description="truststore.jks (and keystore.jks) in the CA Secret.")
+    pkcs12: bool = Field(default=False, description="truststore.p12 (and keystore.p12) in the CA Secret.")
+    pkcs12_profile: Literal["LegacyRC2", "LegacyDES", "Modern2023"] = Field(default="Modern2023")
     password_secret_name: K8sName | None = Field(
-        None, description="Secret for the generated password (default: '<CA secret>-keystore-password')."
+        default=None, description="Secret for the generated password (default: '<CA secret>-keystore-password')."
     )
 
 
@@ -60,21 +60,25 @@ class SelfSignedCAChainArgs(ComponentArgs):
     """
 
     scope: Literal["namespaced", "cluster"] = Field(
-        "namespaced", description="namespaced: Issuers in `namespace`; cluster: ClusterIssuers usable everywhere."
+        default="namespaced",
+        description="namespaced: Issuers in `namespace`; cluster: ClusterIssuers usable everywhere.",
     )
     namespace: DnsLabel | None = Field(
-        None,
+        default=None,
         description="Namespace of the issuers and CA Secret (namespaced scope). Cluster scope: leave unset, the "
         "CA Secret goes to cert-manager's cluster-resource namespace.",
     )
     ca_common_name: str | None = Field(
-        None, description="CN of the CA, at most 64 bytes (default: the CA certificate name)."
+        default=None, description="CN of the CA, at most 64 bytes (default: the CA certificate name)."
     )
     organizations: list[str] = Field(default_factory=list, description="Subject O of the CA.")
-    duration: GoDuration = Field("87600h", description="CA lifetime (seed 000: 87600h, 10 years).")
-    renew_before: GoDuration | None = Field(None, description="Renew the CA this long before it expires.")
+    duration: GoDuration = Field(default="87600h", description="CA lifetime (seed 000: 87600h, 10 years).")
+    renew_before: GoDuration | None = Field(default=None, description="Renew the CA this long before it expires.")
     renew_before_percentage: StrictInt | None = Field(
-        None, ge=1, le=99, description="Renew when this percentage of the CA's lifetime is left (not with renewBefore)."
+        default=None,
+        ge=1,
+        le=99,
+        description="Renew when this percentage of the CA's lifetime is left (not with renewBefore).",
     )
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Never"),
@@ -82,13 +86,15 @@ class SelfSignedCAChainArgs(ComponentArgs):
         + " "
         + DEFAULT_KEY_NOTE,
     )
-    self_signed_issuer_name: K8sName | None = Field(None, description="Name of the selfSigned (Cluster)Issuer.")
-    ca_certificate_name: K8sName | None = Field(None, description="Name of the CA Certificate.")
-    ca_secret_name: K8sName | None = Field(None, description="Name of the Secret holding the CA key pair.")
-    ca_issuer_name: K8sName | None = Field(None, description="Name of the `ca` (Cluster)Issuer that signs leaves.")
-    wait_for_ready: bool = Field(True, description="Block `pulumi up` until the CA Certificate is Ready.")
+    self_signed_issuer_name: K8sName | None = Field(default=None, description="Name of the selfSigned (Cluster)Issuer.")
+    ca_certificate_name: K8sName | None = Field(default=None, description="Name of the CA Certificate.")
+    ca_secret_name: K8sName | None = Field(default=None, description="Name of the Secret holding the CA key pair.")
+    ca_issuer_name: K8sName | None = Field(
+        default=None, description="Name of the `ca` (Cluster)Issuer that signs leaves."
+    )
+    wait_for_ready: bool = Field(default=True, description="Block `pulumi up` until the CA Certificate is Ready.")
     truststores: TruststoreSettings | None = Field(
-        None,
+        default=None,
         description="Also write the CA as truststore.jks / truststore.p12 into the CA Secret, protected by a "
         "password generated once (pulumi-random) and kept in a Secret beside it.",
     )
@@ -171,11 +177,11 @@ class SelfSignedCAChain(TLSComponent):
     and, as plain values for other components' args, `issuer_ref` and `ca_bundle`.
     """
 
-    issuer: pulumi.Output[dict]
+    issuer: pulumi.Output[dict[str, Any]]
     ca_secret_name: pulumi.Output[str]
     ca_secret_namespace: pulumi.Output[str]
     ca_key: pulumi.Output[str]
-    truststore: pulumi.Output[dict | None]
+    truststore: pulumi.Output[dict[str, Any] | None]
 
     def __init__(
         self,
@@ -278,5 +284,11 @@ class SelfSignedCAChain(TLSComponent):
                 "ca_secret_namespace": self.ca_secret_namespace,
                 "ca_key": self.ca_key,
                 "truststore": self.truststore,
-            }
+            },
+            known={
+                "issuer": self.issuer_ref,
+                "ca_secret_name": secret_name,
+                "ca_secret_namespace": secret_namespace,
+                "ca_key": self.ca_bundle.key,
+            },
         )

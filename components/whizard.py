@@ -27,6 +27,7 @@ from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
+from .inputs import Given
 from .kubesphere_config import point_at_https
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, Spec, version_tuple
 from .mount_patch import mount_patch_spec
@@ -46,7 +47,7 @@ class WhizardComponents(Spec):
     query_frontend: bool = True
     query: bool = True
     router: bool = True
-    gateway: bool = Field(False, description="Gateway (spec.webConfig, Whizard >= v0.9.0).")
+    gateway: bool = Field(default=False, description="Gateway (spec.webConfig, Whizard >= v0.9.0).")
 
     def selected(self) -> list[str]:
         return [field for field in KINDS if getattr(self, field)]
@@ -56,22 +57,26 @@ class KubeSphereSettings(Spec):
     """The KubeSphere that reads Whizard: its version, config, and the ks-apiserver that must trust the CA."""
 
     edition: Literal["kse", "kubesphere"] = Field(
-        "kse", description="kse: KubeSphere Enterprise (seed 000: >= 3.4.1); kubesphere: the open-source edition."
+        default="kse",
+        description="kse: KubeSphere Enterprise (seed 000: >= 3.4.1); kubesphere: the open-source edition.",
     )
     version: PinnedVersion = Field(description="KubeSphere version, e.g. v3.4.1.")
     namespace: DnsLabel = "kubesphere-system"
     config_map: K8sName = "kubesphere-config"
     config_key: str = "kubesphere.yaml"
     verify: bool = Field(
-        True,
+        default=True,
         description="Verify Whizard's certificate against the CA. false: the seed's insecureSkipVerify, marked "
         "insecure in the preview.",
     )
-    apiserver_deployment: K8sName = Field("ks-apiserver", description="Deployment that reads the monitoring endpoint.")
+    apiserver_deployment: K8sName = Field(
+        default="ks-apiserver", description="Deployment that reads the monitoring endpoint."
+    )
     apiserver_container: K8sName = "ks-apiserver"
-    ca_mount_path: str = Field("/etc/kubesphere/whizard-tls", pattern=r"^/[^\s]*[^/\s]$")
+    ca_mount_path: str = Field(default="/etc/kubesphere/whizard-tls", pattern=r"^/[^\s]*[^/\s]$")
     client_secret_name: K8sName = Field(
-        "whizard-client-tls", description="Certificate in the KubeSphere namespace whose Secret brings ca.crt there."
+        default="whizard-client-tls",
+        description="Certificate in the KubeSphere namespace whose Secret brings ca.crt there.",
     )
 
     @model_validator(mode="after")
@@ -91,27 +96,35 @@ class WhizardTLSArgs(ComponentArgs):
     """Seed 000: Whizard `whizard` in kubesphere-monitoring-system, CA `whizard-tls-certs`, KubeSphere verifying."""
 
     whizard_version: PinnedVersion = Field(description="Installed Whizard version: picks the TLS field's path.")
-    namespace: DnsLabel = Field("kubesphere-monitoring-system", description="Namespace of the Whizard resources.")
-    instance: K8sName = Field("whizard", description="Name of the Whizard resources (seed: whizard).")
+    namespace: DnsLabel = Field(
+        default="kubesphere-monitoring-system", description="Namespace of the Whizard resources."
+    )
+    instance: K8sName = Field(default="whizard", description="Name of the Whizard resources (seed: whizard).")
     components: WhizardComponents = Field(default_factory=WhizardComponents)
     cluster_domain: DnsName | None = Field(
-        None, description="Cluster DNS domain; adds `<svc>.<ns>.svc.<domain>` names."
+        default=None, description="Cluster DNS domain; adds `<svc>.<ns>.svc.<domain>` names."
     )
-    issuer: IssuerRef | None = Field(None, description="An existing CA issuer; unset builds a SelfSignedCAChain.")
-    issuer_from: str | None = Field(None, description="In a stack: take the issuer of this component (e.g. privateCa).")
-    ca: SelfSignedCAChainArgs | None = Field(None, description="The CA chain built when `issuer` is unset.")
-    certificate_name: K8sName = Field("whizard-tls", description="The serving leaf Certificate (and its Secret).")
-    duration: str = Field("2160h", description="Leaf lifetime.")
+    issuer: Given[IssuerRef] | None = Field(
+        default=None, description="An existing CA issuer; unset builds a SelfSignedCAChain."
+    )
+    issuer_from: str | None = Field(
+        default=None, description="In a stack: take the issuer of this component (e.g. privateCa)."
+    )
+    ca: SelfSignedCAChainArgs | None = Field(default=None, description="The CA chain built when `issuer` is unset.")
+    certificate_name: K8sName = Field(
+        default="whizard-tls", description="The serving leaf Certificate (and its Secret)."
+    )
+    duration: str = Field(default="2160h", description="Leaf lifetime.")
     private_key: PrivateKeySpec = Field(
         default_factory=lambda: PrivateKeySpec(algorithm="ECDSA", size=256, rotation_policy="Always"),
         description="Leaf key, a new one on every renewal. " + DEFAULT_KEY_NOTE,
     )
     client_ca: bool = Field(
-        False,
+        default=False,
         description="Also require client certificates from the CA (clientCASecret). Every HTTP client of the "
         "patched resources then needs one; KubeSphere gets it through its client certificate.",
     )
-    kubesphere: KubeSphereSettings | None = Field(None, description="Point KubeSphere at the HTTPS endpoints.")
+    kubesphere: KubeSphereSettings | None = Field(default=None, description="Point KubeSphere at the HTTPS endpoints.")
 
     @model_validator(mode="after")
     def _supported(self) -> WhizardTLSArgs:
@@ -254,11 +267,11 @@ class WhizardTLS(TLSComponent):
     `kubesphere_config_changes` (the edit of kubesphere.yaml, one line per key), `insecure`.
     """
 
-    secret: pulumi.Output[dict]
-    issuer: pulumi.Output[dict]
-    patched: pulumi.Output[list]
-    endpoints: pulumi.Output[dict]
-    kubesphere_config_changes: pulumi.Output[list]
+    secret: pulumi.Output[dict[str, Any]]
+    issuer: pulumi.Output[dict[str, Any]]
+    patched: pulumi.Output[list[str]]
+    endpoints: pulumi.Output[dict[str, Any]]
+    kubesphere_config_changes: pulumi.Output[list[str]]
     insecure: pulumi.Output[bool]
 
     def __init__(
@@ -312,7 +325,7 @@ class WhizardTLS(TLSComponent):
                 )
             )
 
-        changes: pulumi.Output[list] = pulumi.Output.from_input([])
+        changes: pulumi.Output[list[str]] = pulumi.Output.from_input([])
         ks = args.kubesphere
         if ks is not None:
             if not ks.verify:
@@ -415,5 +428,13 @@ class WhizardTLS(TLSComponent):
                 "insecure": self.insecure,
                 # for the preflight rules: which layout the patches must use
                 "whizard_version": pulumi.Output.from_input(args.whizard_version),
-            }
+            },
+            known={
+                "issuer": issuer_ref,
+                "secret": {
+                    "name": args.certificate_name,
+                    "namespace": args.namespace,
+                    "keys": ["tls.crt", "tls.key", "ca.crt"],
+                },
+            },
         )

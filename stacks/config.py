@@ -25,8 +25,9 @@ from cluster_tls.components.context import ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcardArgs
 from cluster_tls.components.echo import shown
 from cluster_tls.components.hubble import HubbleTLSArgs
+from cluster_tls.components.inputs import is_secret_annotation
 from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
-from cluster_tls.components.model import DnsLabel, Spec, repeated
+from cluster_tls.components.model import ArgsError, DnsLabel, Spec, repeated
 from cluster_tls.components.names import BUILT_IN_NAMESPACES
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
@@ -46,10 +47,10 @@ REDACTED = "[secret]"
 
 class KubernetesSettings(Spec):
     context: str | None = Field(
-        None, description="kubeconfig context for an explicit provider; unset uses the ambient kubeconfig."
+        default=None, description="kubeconfig context for an explicit provider; unset uses the ambient kubeconfig."
     )
     kubeconfig: SecretStr | None = Field(
-        None,
+        default=None,
         description="kubeconfig contents for an explicit provider. It holds credentials: store it with "
         "`pulumi config set --secret --path kubernetes.kubeconfig`. Unset uses KUBECONFIG or ~/.kube/config.",
     )
@@ -61,7 +62,7 @@ class KubernetesSettings(Spec):
 
 class CertManagerSettings(CertManagerInstallArgs):
     install: bool = Field(
-        True, description="Install cert-manager with Helm; false uses an existing install in `namespace`."
+        default=True, description="Install cert-manager with Helm; false uses an existing install in `namespace`."
     )
 
 
@@ -101,20 +102,22 @@ class PreflightSettings(Spec):
 
 
 class StackConfig(Spec):
-    production: bool = Field(False, description="This stack serves production.")
+    production: bool = Field(default=False, description="This stack serves production.")
     preflight: PreflightSettings = Field(default_factory=PreflightSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
     namespaces: NamespaceSettings = Field(default_factory=NamespaceSettings)
-    private_ca: SelfSignedCAChainArgs | None = Field(None, description="A private CA chain (SelfSignedCAChain).")
+    private_ca: SelfSignedCAChainArgs | None = Field(
+        default=None, description="A private CA chain (SelfSignedCAChain)."
+    )
     dnspod: DnspodWildcardArgs | None = Field(
-        None, description="Let's Encrypt wildcard through DNSPod DNS-01 (DnspodWildcard)."
+        default=None, description="Let's Encrypt wildcard through DNSPod DNS-01 (DnspodWildcard)."
     )
-    whizard: WhizardTLSArgs | None = Field(None, description="HTTPS for KubeSphere Whizard (WhizardTLS).")
+    whizard: WhizardTLSArgs | None = Field(default=None, description="HTTPS for KubeSphere Whizard (WhizardTLS).")
     istio_gateway: IstioHTTPSGatewayArgs | None = Field(
-        None, description="HTTPS at the Istio ingress gateway (IstioHTTPSGateway)."
+        default=None, description="HTTPS at the Istio ingress gateway (IstioHTTPSGateway)."
     )
-    hubble: HubbleTLSArgs | None = Field(None, description="Cilium Hubble mutual TLS (HubbleTLS).")
+    hubble: HubbleTLSArgs | None = Field(default=None, description="Cilium Hubble mutual TLS (HubbleTLS).")
 
     @model_validator(mode="after")
     def _namespaces_not_made_twice(self) -> StackConfig:
@@ -350,13 +353,13 @@ def _field_at(loc: tuple) -> Any:
 
 def _secret_stand_in(annotation: Any) -> Any:
     """The placeholder for a missing secret field, or a mapping of them for a model of only secret fields."""
-    if annotation is SecretStr:
+    if is_secret_annotation(annotation):
         return OFFLINE_SECRET_PLACEHOLDER
     model = _model_in(annotation)
     if model is None:
         return None
     required = {(f.alias or n): f for n, f in model.model_fields.items() if f.is_required()}
-    if not required or any(f.annotation is not SecretStr for f in required.values()):
+    if not required or any(not is_secret_annotation(f.annotation) for f in required.values()):
         return None
     return dict.fromkeys(required, OFFLINE_SECRET_PLACEHOLDER)
 
@@ -393,14 +396,14 @@ def load_stack(project: str = PROJECT) -> LoadedStack:
     problems += _opaque_offline_secrets(raw, secret_keys)
     try:
         config = StackConfig.model_validate(raw)
-    except ValidationError as error:
-        config = None
+    except ArgsError as refused:
+        config, error = None, refused.validation
         if OFFLINE.get() and _stand_in_for_missing_secrets(raw, error, secret_keys):
             guard = SecretGuard([*guard.secrets, OFFLINE_SECRET_PLACEHOLDER])
             try:
                 config = StackConfig.model_validate(raw)
-            except ValidationError as again:
-                error = again
+            except ArgsError as again:
+                error = again.validation
         if config is None:
             problems += _format_errors(error, secret_keys, paths)
     if config is not None:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import ValidationError
 
 from cluster_tls.components import secret_guard
 from cluster_tls.components.base import ComponentArgs, TLSComponent
@@ -21,7 +20,7 @@ from cluster_tls.components.dnspod import DnspodWildcard
 from cluster_tls.components.hubble import HubbleTLS
 from cluster_tls.components.istio_gateway import IstioHTTPSGateway
 from cluster_tls.components.links import LinkError, Provided
-from cluster_tls.components.model import validation_problems
+from cluster_tls.components.model import ArgsError, validation_problems
 from cluster_tls.components.plan import ClaimLedger, ObjectClaim, PlanError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
 from cluster_tls.components.whizard import WhizardTLS
@@ -91,7 +90,7 @@ def link_components(loaded: LoadedStack, context: ClusterContext) -> list[tuple[
         except LinkError as error:
             problems.append(f"{entry.key()}: {error}")
             continue
-        except ValidationError as error:
+        except ArgsError as error:
             problems += [
                 f"{entry.key()}{'.' if path else ''}{path}: {message}"
                 for path, message, _ in validation_problems(error)

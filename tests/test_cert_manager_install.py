@@ -1,9 +1,9 @@
 """CertManagerInstall: the Helm release, its values, and their validity against the chart's schema."""
 
 import pytest
-from pydantic import ValidationError
 
 from cluster_tls.components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
+from cluster_tls.components.model import ArgsError
 
 
 def install(args):
@@ -79,7 +79,7 @@ def test_user_values_merge_but_the_typed_settings_win():
     ],
 )
 def test_install_args_refuse_bad_settings(args, message):
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ArgsError, match=message):
         CertManagerInstallArgs.model_validate(args)
 
 

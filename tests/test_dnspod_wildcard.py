@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
 from cluster_tls.cli import evaluate
 from cluster_tls.components.context import CertManagerRef, ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcard, DnspodWildcardArgs
+from cluster_tls.components.model import ArgsError
 from cluster_tls.components.plan import PlanError
 from cluster_tls.manifests import dump_yaml, helm_releases, kubernetes_objects, render_files
 from cluster_tls.mockrun import Evaluation
@@ -186,7 +186,7 @@ def test_staging_is_the_default_outside_production_and_production_needs_a_yes(ru
     ],
 )
 def test_bad_arguments_are_refused_naming_field_and_value(overrides, message):
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(ArgsError) as raised:
         DnspodWildcardArgs.model_validate({**BASE, **overrides})
     assert message in str(raised.value)
 

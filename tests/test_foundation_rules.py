@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
 
 from cluster_tls.components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
 from cluster_tls.components.certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec, SecretTemplate
 from cluster_tls.components.context import CertManagerRef
+from cluster_tls.components.model import ArgsError, Spec
 from cluster_tls.components.model import DnsLabel as DnsLabelType
-from cluster_tls.components.model import Spec
 
 CA = IssuerRef(name="ca", kind="ClusterIssuer", type="ca")
 
@@ -20,7 +19,7 @@ class _Label(Spec):
 
 def test_a_dns_label_is_at_most_63_characters():
     assert _Label(value="a" * 63).value == "a" * 63
-    with pytest.raises(ValidationError, match="at most 63 characters"):
+    with pytest.raises(ArgsError, match="at most 63 characters"):
         _Label(value="a" * 64)
 
 
@@ -30,7 +29,7 @@ def test_rsa_and_ecdsa_size_zero_mean_the_default_as_in_the_webhook():
 
 
 def test_secret_template_refuses_cert_manager_annotations_but_the_one_the_webhook_allows():
-    with pytest.raises(ValidationError, match=r"cert-manager.io/\* annotations are refused"):
+    with pytest.raises(ArgsError, match=r"cert-manager.io/\* annotations are refused"):
         SecretTemplate(annotations={"cert-manager.io/issuer-name": "x"})
     assert SecretTemplate(annotations={"cert-manager.io/allow-direct-injection": "true"})
 
@@ -46,13 +45,13 @@ def test_secret_template_refuses_cert_manager_annotations_but_the_one_the_webhoo
     ],
 )
 def test_secret_template_keys_are_validated_as_kubernetes_does(field, value, message):
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ArgsError, match=message):
         SecretTemplate(**{field: value})
 
 
 def test_common_name_counts_bytes_not_characters():
     assert CertificateSpec(secret_name="s", issuer_ref=CA, common_name="a" * 64)
-    with pytest.raises(ValidationError, match="is 66 bytes"):
+    with pytest.raises(ArgsError, match="is 66 bytes"):
         CertificateSpec(secret_name="s", issuer_ref=CA, common_name="证" * 22)
 
 
@@ -61,9 +60,9 @@ def test_renew_before_percentage_is_emitted_and_checked_like_the_webhook():
         secret_name="s", issuer_ref=CA, common_name="x", duration="2160h", renew_before_percentage=25
     )
     assert spec.manifest()["renewBeforePercentage"] == 25
-    with pytest.raises(ValidationError, match="not both"):
+    with pytest.raises(ArgsError, match="not both"):
         CertificateSpec(secret_name="s", issuer_ref=CA, common_name="x", renew_before="1h", renew_before_percentage=25)
-    with pytest.raises(ValidationError, match="less than 5m"):
+    with pytest.raises(ArgsError, match="less than 5m"):
         CertificateSpec(secret_name="s", issuer_ref=CA, common_name="x", duration="1h", renew_before_percentage=95)
 
 

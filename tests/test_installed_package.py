@@ -11,19 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.wheel import build_wheel
+
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("cluster_tls-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
 from cluster_tls.cli import evaluate
 from cluster_tls.components.istio_gateway import IstioHTTPSGateway, IstioHTTPSGatewayArgs
+from cluster_tls.components.model import ArgsError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain
 from cluster_tls.manifests import dump_yaml, kubernetes_objects, render_files
 from cluster_tls.stackfile import Project
@@ -189,7 +189,7 @@ def test_mutual_tls_with_an_acme_certificate_brings_the_client_ca_as_cacert(run,
     ],
 )
 def test_refusals(overrides, message):
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(ArgsError) as raised:
         IstioHTTPSGatewayArgs.model_validate({**BASE, **overrides})
     assert message in str(raised.value)
 

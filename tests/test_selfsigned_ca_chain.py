@@ -2,10 +2,10 @@
 
 import pulumi
 import pytest
-from pydantic import ValidationError
 
 from cluster_tls.components.certmanager.install import CertManagerInstall, CertManagerInstallArgs
 from cluster_tls.components.context import ClusterContext
+from cluster_tls.components.model import ArgsError
 from cluster_tls.components.plan import PlanError
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChain, SelfSignedCAChainArgs
 from cluster_tls.mockrun import Evaluation
@@ -184,7 +184,7 @@ def test_two_chains_of_one_program_writing_one_secret_are_refused_before_the_sec
 
 
 def test_namespaced_chain_requires_a_namespace():
-    with pytest.raises(ValidationError, match="namespace is required when scope is 'namespaced'"):
+    with pytest.raises(ArgsError, match="namespace is required when scope is 'namespaced'"):
         SelfSignedCAChainArgs()
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import ValidationError
 
 from cluster_tls.cli import evaluate
 from cluster_tls.components.kubesphere_config import point_at_https
+from cluster_tls.components.model import ArgsError
 from cluster_tls.components.plan import PlanError
 from cluster_tls.components.whizard import WhizardTLS, WhizardTLSArgs
 from cluster_tls.manifests import dump_yaml, kubernetes_objects, render_files
@@ -114,7 +114,7 @@ def test_the_leaf_is_not_a_ca_and_carries_every_service_name(run, schemas):
     ],
 )
 def test_refusals(overrides, message):
-    with pytest.raises(ValidationError) as raised:
+    with pytest.raises(ArgsError) as raised:
         WhizardTLSArgs.model_validate({"whizardVersion": "v0.10.3", **overrides})
     assert message in str(raised.value)
 

@@ -50,23 +50,23 @@ def _gateway_api_in(values: dict[str, Any]) -> bool:
 class CertManagerInstallArgs(Spec):
     """Settings of the `cert-manager` chart (jetstack). Defaults install v1.21.1 with its CRDs."""
 
-    version: PinnedVersion = Field("v1.21.1", description="Pinned chart version.")
-    namespace: DnsLabel = Field("cert-manager", description="Namespace of the release (created if missing).")
+    version: PinnedVersion = Field(default="v1.21.1", description="Pinned chart version.")
+    namespace: DnsLabel = Field(default="cert-manager", description="Namespace of the release (created if missing).")
     release_name: ReleaseName = Field(
-        "cert-manager", description="Helm release name; fixed so object names stay stable."
+        default="cert-manager", description="Helm release name; fixed so object names stay stable."
     )
     repository: ChartRepository = Field(
-        "https://charts.jetstack.io",
+        default="https://charts.jetstack.io",
         description="Chart repository (https://) or OCI location (oci://quay.io/jetstack/charts).",
     )
     install_crds: bool = Field(
-        True, description="Install the CRDs with the chart (crds.enabled, or installCRDs before v1.15)."
+        default=True, description="Install the CRDs with the chart (crds.enabled, or installCRDs before v1.15)."
     )
     prometheus: bool = Field(
-        True, description="prometheus.enabled (metrics scraping annotations / ServiceMonitor support)."
+        default=True, description="prometheus.enabled (metrics scraping annotations / ServiceMonitor support)."
     )
     cluster_resource_namespace: DnsLabel | None = Field(
-        None, description="Where ClusterIssuers read Secrets; defaults to the release namespace."
+        default=None, description="Where ClusterIssuers read Secrets; defaults to the release namespace."
     )
     dns01_recursive_nameservers: list[Resolver] = Field(
         default_factory=list,
@@ -74,23 +74,24 @@ class CertManagerInstallArgs(Spec):
         "e.g. ['119.29.29.29:53', '8.8.8.8:53'].",
     )
     dns01_recursive_nameservers_only: bool = Field(
-        False, description="Use only those resolvers (fixes challenges stuck 'pending' behind cluster-local DNS)."
+        default=False,
+        description="Use only those resolvers (fixes challenges stuck 'pending' behind cluster-local DNS).",
     )
     gateway_api: bool = Field(
-        False,
+        default=False,
         description="Gateway API support (cert-manager issues Certificates for annotated Gateways); needs the Gateway "
         "API CRDs installed before cert-manager starts. Chart value config.gatewayAPI.enabled from v1.21, "
         "config.enableGatewayAPI in v1.15-v1.20, the ExperimentalGatewayAPISupport feature gate before.",
     )
     webhook_host_network: bool = Field(
-        False,
+        default=False,
         description="Run cert-manager's webhook on the host network (on port 10260): for clusters whose API server "
         "cannot reach pod IPs (custom CNI on managed control planes).",
     )
     extra_args: list[str] = Field(default_factory=list, description="Additional controller flags.")
     values: dict[str, Any] = Field(default_factory=dict, description="Other chart values; the settings above win.")
     timeout_seconds: StrictInt = Field(
-        600, ge=60, le=3600, description="How long Helm waits for the release to be ready."
+        default=600, ge=60, le=3600, description="How long Helm waits for the release to be ready."
     )
 
     @model_validator(mode="after")

@@ -102,17 +102,19 @@ class IssuerRef(Spec):
     """A reference to an issuer that components accept: what `issuerRef` needs, plus what it is."""
 
     name: K8sName = Field(description="metadata.name of the Issuer or ClusterIssuer.")
-    kind: str = Field("Issuer", description="Issuer, ClusterIssuer, or an external issuer's kind.")
-    group: str = Field(GROUP, description="API group; cert-manager.io unless an external issuer.")
+    kind: str = Field(default="Issuer", description="Issuer, ClusterIssuer, or an external issuer's kind.")
+    group: str = Field(default=GROUP, description="API group; cert-manager.io unless an external issuer.")
     issuer_type: IssuerType = Field(
         alias="type",
         description="What signs: selfSigned, ca, acme, vault, venafi or external. Used for safety checks.",
     )
     namespace: K8sName | None = Field(
-        None, description="Namespace of a namespaced Issuer; a Certificate can only use an Issuer in its own namespace."
+        default=None,
+        description="Namespace of a namespaced Issuer; a Certificate can only use an Issuer in its own namespace.",
     )
     acme_challenges: list[Literal["http01", "dns01"]] | None = Field(
-        None, description="ACME issuers: the challenge types its solvers use (checks such as HTTPS redirects need it)."
+        default=None,
+        description="ACME issuers: the challenge types its solvers use (checks such as HTTPS redirects need it).",
     )
 
     @model_validator(mode="after")
@@ -135,13 +137,15 @@ class IssuerRef(Spec):
 
 
 class PrivateKeySpec(Spec):
-    algorithm: Literal["RSA", "ECDSA", "Ed25519"] = Field("RSA", description="Private key algorithm.")
+    algorithm: Literal["RSA", "ECDSA", "Ed25519"] = Field(default="RSA", description="Private key algorithm.")
     size: StrictInt | None = Field(
-        None, description="RSA: 2048-8192 bits; ECDSA: 256, 384 or 521; 0 or unset: the default; Ed25519: unset."
+        default=None,
+        description="RSA: 2048-8192 bits; ECDSA: 256, 384 or 521; 0 or unset: the default; Ed25519: unset.",
     )
-    encoding: Literal["PKCS1", "PKCS8"] | None = Field(None, description="Private key encoding.")
+    encoding: Literal["PKCS1", "PKCS8"] | None = Field(default=None, description="Private key encoding.")
     rotation_policy: Literal["Always", "Never"] | None = Field(
-        None, description="Always: new key on every renewal (cert-manager >= 1.18 default); Never: keep the key."
+        default=None,
+        description="Always: new key on every renewal (cert-manager >= 1.18 default); Never: keep the key.",
     )
 
     @model_validator(mode="after")
@@ -201,10 +205,10 @@ class KeystoreSpec(Spec):
     """`spec.keystores`: cert-manager also writes the key pair and CA as JKS and/or PKCS#12 into the Secret
     (keystore.jks / truststore.jks, keystore.p12 / truststore.p12), for Java and other keystore consumers."""
 
-    jks: bool = Field(True, description="Write keystore.jks and truststore.jks.")
-    pkcs12: bool = Field(False, description="Write keystore.p12 and truststore.p12.")
+    jks: bool = Field(default=True, description="Write keystore.jks and truststore.jks.")
+    pkcs12: bool = Field(default=False, description="Write keystore.p12 and truststore.p12.")
     pkcs12_profile: Literal["LegacyRC2", "LegacyDES", "Modern2023"] = Field(
-        "Modern2023", description="PKCS#12 encryption profile; Modern2023 needs a current Java/OpenSSL."
+        default="Modern2023", description="PKCS#12 encryption profile; Modern2023 needs a current Java/OpenSSL."
     )
     password_secret_name: K8sName = Field(description="Secret holding the keystore password under key 'password'.")
 
@@ -229,26 +233,33 @@ class CertificateSpec(Spec):
 
     secret_name: K8sName = Field(description="Secret that cert-manager writes tls.crt, tls.key and ca.crt into.")
     issuer_ref: IssuerRef = Field(description="Issuer that signs this certificate.")
-    common_name: str | None = Field(None, description="Subject CN (at most 64 bytes in UTF-8).")
+    common_name: str | None = Field(default=None, description="Subject CN (at most 64 bytes in UTF-8).")
     dns_names: list[DnsName] = Field(default_factory=list, description="DNS SANs; '*.' wildcards allowed.")
     ip_addresses: list[IPAddress] = Field(default_factory=list, description="IP SANs.")
-    is_ca: bool = Field(False, alias="isCA", description="Issue a CA certificate that can back a `ca` issuer.")
+    is_ca: bool = Field(default=False, alias="isCA", description="Issue a CA certificate that can back a `ca` issuer.")
     duration: GoDuration | None = Field(
-        None, description="Requested lifetime, e.g. 2160h (cert-manager default 90 days)."
+        default=None, description="Requested lifetime, e.g. 2160h (cert-manager default 90 days)."
     )
     renew_before: GoDuration | None = Field(
-        None, description="Renew this long before expiry; must be shorter than duration."
+        default=None, description="Renew this long before expiry; must be shorter than duration."
     )
     renew_before_percentage: StrictInt | None = Field(
-        None, ge=1, le=99, description="Renew when this percentage of the lifetime is left (not with renewBefore)."
+        default=None,
+        ge=1,
+        le=99,
+        description="Renew when this percentage of the lifetime is left (not with renewBefore).",
     )
-    private_key: PrivateKeySpec | None = Field(None, description="Key algorithm, size, encoding, rotation policy.")
+    private_key: PrivateKeySpec | None = Field(
+        default=None, description="Key algorithm, size, encoding, rotation policy."
+    )
     usages: list[KeyUsage] | None = Field(
-        None, description="Key usages; cert-manager defaults to digital signature + key encipherment."
+        default=None, description="Key usages; cert-manager defaults to digital signature + key encipherment."
     )
-    subject: X509Subject | None = Field(None, description="Subject fields other than CN.")
-    secret_template: SecretTemplate | None = Field(None, description="Labels/annotations for the Secret.")
-    keystores: KeystoreSpec | None = Field(None, description="Also write JKS / PKCS#12 keystores into the Secret.")
+    subject: X509Subject | None = Field(default=None, description="Subject fields other than CN.")
+    secret_template: SecretTemplate | None = Field(default=None, description="Labels/annotations for the Secret.")
+    keystores: KeystoreSpec | None = Field(
+        default=None, description="Also write JKS / PKCS#12 keystores into the Secret."
+    )
 
     @model_validator(mode="after")
     def _cert_manager_rules(self) -> CertificateSpec:
@@ -327,7 +338,7 @@ class SolverSelector(Spec):
 
 
 class Http01IngressSolver(Spec):
-    ingress_class_name: DnsLabel = Field("nginx", description="IngressClass that serves the HTTP-01 challenge.")
+    ingress_class_name: DnsLabel = Field(default="nginx", description="IngressClass that serves the HTTP-01 challenge.")
 
     def manifest(self) -> dict[str, Any]:
         return {"ingress": {"ingressClassName": self.ingress_class_name}}
@@ -376,7 +387,7 @@ LETSENCRYPT = {
 class AcmeIssuerSpec(Spec):
     type: Literal["acme"] = "acme"
     server: str = Field(
-        "letsencrypt-staging",
+        default="letsencrypt-staging",
         description="'letsencrypt', 'letsencrypt-staging', or an https:// ACME directory URL.",
     )
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="ACME account e-mail.")
