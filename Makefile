@@ -68,6 +68,7 @@ bench: bench-setup
 	TMPDIR=$(BENCH_TMPDIR) $(BIN)/python benchmarks/fleet.py --sizes 100,1000,3000,10000 --rounds 3 --json docs/benchmarks/fleet.json
 	$(BIN)/python benchmarks/tls_cost.py --json docs/benchmarks/tls_cost.json
 	$(BIN)/python benchmarks/preview_process.py --json docs/benchmarks/preview_process.json
+	$(BIN)/python benchmarks/large_stack_file.py --json docs/benchmarks/large_stack_file.json
 	TMPDIR=$(BENCH_TMPDIR) $(BIN)/python benchmarks/fleet_review.py --json docs/benchmarks/fleet_review.json
 	.venv-cdk8s/bin/python benchmarks/plot.py docs/benchmarks
 

@@ -34,7 +34,7 @@ from .certmanager.specs import (
 )
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
-from .hosts import covered, to_ascii
+from .hosts import CertificateNames, covered, to_ascii
 from .inputs import SecretInput, secret_output
 from .links import Provided, ProvidedCertificate
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, dns_name
@@ -184,7 +184,7 @@ class DnspodWildcardArgs(ComponentArgs):
                 raise ValueError(
                     f"dnsZones {zone!r} does not contain the domain {self.domain!r}: DNS-01 would never apply"
                 )
-        names = self.dns_names()
+        names = CertificateNames(self.dns_names())
         for ingress in self.ingresses:
             if not covered(names, ingress.host):
                 raise ValueError(self._not_covered("Ingress", f"{ingress.namespace}/{ingress.name}", ingress.host))

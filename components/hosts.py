@@ -21,8 +21,25 @@ def covers(name: str, host: str) -> bool:
     return bool(label) and rest == name[2:]
 
 
-def covered(names: Iterable[str], host: str) -> bool:
-    return any(covers(name, host) for name in names)
+class CertificateNames:
+    """A certificate's names, asked whether they cover a host in constant time (`covers` for each name would make
+    10,000 hosts against 10,000 names 10^8 comparisons, issue 20)."""
+
+    def __init__(self, names: Iterable[str]):
+        self.exact = set(names)
+        self.wildcard_parents = {name[2:] for name in self.exact if name.startswith("*.")}
+
+    def cover(self, host: str) -> bool:
+        if host in self.exact:
+            return True
+        if host.startswith("*."):
+            return False
+        label, _, rest = host.partition(".")
+        return bool(label) and rest in self.wildcard_parents
+
+
+def covered(names: Iterable[str] | CertificateNames, host: str) -> bool:
+    return (names if isinstance(names, CertificateNames) else CertificateNames(names)).cover(host)
 
 
 def to_ascii(domain: str) -> str:

@@ -22,7 +22,7 @@ from .certmanager import resources
 from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
 from .helm import ChartRepository, helm_release
-from .hosts import covered
+from .hosts import CertificateNames, covered
 from .inputs import Given
 from .links import LinkError
 from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, repeated, version_tuple
@@ -163,8 +163,9 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
         if dupes:
             raise ValueError(f"hosts lists {dupes} more than once")
         names = self.certificate_names()
+        coverage = CertificateNames(names)
         for host in self.hosts:
-            if not covered(names, host):
+            if not covered(coverage, host):
                 raise ValueError(
                     f"host {host!r} is not covered by the certificate's names {names}: a wildcard covers one label"
                 )

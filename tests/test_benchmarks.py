@@ -82,3 +82,12 @@ def test_the_fleet_review_benchmark_runs_every_measurement(tmp_path):
         "pulumi_preview_real_engine_s_per_stack",
     }
     assert "s/stack/side" in result.stdout
+
+
+def test_the_large_stack_file_benchmark_runs_both_sweeps(tmp_path):
+    out = tmp_path / "large.json"
+    result = _run_quick("large_stack_file.py", out)
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["hosts"] for row in rows if row["case"] == "hosts"] == [10, 50]
+    assert all(row["seconds"] > 0 and row["peak_rss_mib"] > 0 and row["file_mib"] >= 0 for row in rows)
+    assert "| other tool's config |" in result.stdout

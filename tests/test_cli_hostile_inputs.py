@@ -13,6 +13,7 @@ import pytest
 from cluster_tls import __version__
 from cluster_tls.cli import main
 from cluster_tls.render_folder import MARKER as RENDER_MARKER
+from cluster_tls.stackfile import load_bounded
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).with_name("cluster-tls")
@@ -287,3 +288,10 @@ def test_a_stack_file_is_parsed_once_per_command(monkeypatch, capsys):
     assert main(["preview", "--stack", "prod"]) == 0
     capsys.readouterr()
     assert len(parsed) == 2  # Pulumi.yaml and stacks/Pulumi.prod.yaml, once each
+
+
+def test_a_large_stack_file_shared_with_another_tools_config_is_read():
+    """Pulumi stack files hold every provider's config: 100,000 keys of another tool's (2 MiB) are no alias bomb
+    (the bound of 100,000 values refused them, benchmarks/large_stack_file.py)."""
+    text = "config:\n  other-tool:settings:\n" + "".join(f"    key-{i:06d}: value\n" for i in range(100_000))
+    assert len(load_bounded(text)["config"]["other-tool:settings"]) == 100_000

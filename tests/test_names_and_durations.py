@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from cluster_tls.components.durations import parse_go_duration
+from cluster_tls.components.hosts import CertificateNames, covered, covers
 from cluster_tls.components.names import child_name, k8s_name
 
 
@@ -47,3 +48,36 @@ def test_parse_go_duration_accepts_go_syntax(text, expected):
 def test_parse_go_duration_refuses_other_syntax(text):
     with pytest.raises(ValueError):
         parse_go_duration(text)
+
+
+NAMES = ["*.example.com", "example.com", "a.b.example.org", "*.b.example.org", "*"]
+HOSTS = [
+    "example.com",
+    "a.example.com",
+    "a.b.example.com",
+    "*.example.com",
+    "*.a.example.com",
+    ".example.com",
+    "a.b.example.org",
+    "c.b.example.org",
+    "b.example.org",
+    "x",
+    "*",
+    "",
+]
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_certificate_names_cover_what_rfc_6125_matching_covers_one_name_at_a_time(host):
+    """The constant-time set (issue 20) answers as `covers` over every name: equal, or a wildcard for one label."""
+    assert covered(CertificateNames(NAMES), host) == any(covers(name, host) for name in NAMES)
+
+
+def test_a_wildcard_covers_exactly_one_more_label():
+    names = CertificateNames(["*.example.com"])
+    assert [names.cover(h) for h in ("a.example.com", "example.com", "a.b.example.com", "*.example.com")] == [
+        True,
+        False,
+        False,
+        True,
+    ]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
-from ..components.hosts import covered
+from ..components.hosts import CertificateNames, covered
 from ..components.model import public_suffixes
 from .engine import rule
 from .view import REDACTED, Obj, StackView
@@ -713,9 +713,10 @@ def istio_hosts_covered(view: StackView) -> Findings:
         for server in gateway.spec.get("servers", []):
             name = (server.get("tls") or {}).get("credentialName")
             names = _server_certificate(view, _istio_workload_namespace(view, gateway), name) if name else None
+            coverage = CertificateNames(names or [])
             for host in server.get("hosts", []) if names is not None else []:
                 bare = host.split("/", 1)[-1]
-                if not covered(names, bare):
+                if not covered(coverage, bare):
                     yield (
                         gateway,
                         f"host {bare!r} is not covered by {name!r} ({', '.join(names)}): add it to the certificate",
@@ -737,8 +738,10 @@ def virtual_service_hosts_meet_the_gateway(view: StackView) -> Findings:
             gateway = view.find("Gateway", name, namespace or service.namespace)
             if gateway is None or gateway.group != "networking.istio.io":
                 continue
-            hosts = {h.split("/", 1)[-1] for s in gateway.spec.get("servers", []) for h in s.get("hosts", [])}
-            if not any(covered(hosts, h) or h in hosts for h in service.spec.get("hosts", [])):
+            hosts = CertificateNames(
+                h.split("/", 1)[-1] for s in gateway.spec.get("servers", []) for h in s.get("hosts", [])
+            )
+            if not any(covered(hosts, h) for h in service.spec.get("hosts", [])):
                 yield service, f"none of its hosts is served by Gateway {reference!r} (404 NR): match their hosts"
 
 
