@@ -515,12 +515,12 @@ def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any
         sys.stdout.write(preflight_json(results))
     elif args.format == "sarif":
 
-        def location(stack: str) -> str:
-            return str(project.stack_file(stack).relative_to(project.root)) if stack in stacks else "Pulumi.yaml"
+        def location(stack: str) -> tuple[str, Callable[[Finding], int | None]]:
+            if stack not in stacks:  # the findings across all stacks (LE1) belong to the project, not one file
+                return "Pulumi.yaml", lambda finding: None
+            return str(project.stack_file(stack).relative_to(project.root)), _line_finder(project, stack, program)
 
-        logs = {
-            stack: (found, location(stack), _line_finder(project, stack, program)) for stack, found in results.items()
-        }
+        logs = {stack: (found, *location(stack)) for stack, found in results.items()}
         sys.stdout.write(preflight_sarif(logs))
     else:
         for stack, findings in results.items():

