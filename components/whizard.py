@@ -41,6 +41,21 @@ KINDS = {"query_frontend": "QueryFrontend", "query": "Query", "router": "Router"
 APPS = {"query_frontend": "query-frontend", "query": "query", "router": "router", "gateway": "gateway"}
 
 
+# Whizard never verifies client certificates, in any release up to v0.10.3 (WizTelemetry/whizard):
+# - v0.7-v0.9: Query, QueryFrontend and Router hand their Envoy sidecar the key pair only and never read
+#   clientCASecret (pkg/controllers/monitoring/resources/query/deployment.go v0.9.0 L134-153).
+# - the v0.9 Gateway and every v0.10 resource write `client_ca_file` into the exporter-toolkit web config but
+#   never `client_auth_type` (resources/gateway/secret.go v0.9.0 L45-54; resources/web_config.go v0.10.3
+#   L84-93, L158), and the CRD has no clientAuthType (commented out, api/monitoring/v1alpha1/types.go v0.10.3
+#   L193-197). exporter-toolkit then refuses to serve: web/tls_config.go v0.10.0 L212-219 (v0.8.2 L175-182).
+CLIENT_CA = (
+    "clientCa: no Whizard release (checked to v0.10.3) can require client certificates: before v0.10 Query, "
+    "QueryFrontend and Router ignore clientCASecret, and where it is read (the v0.9 Gateway, every v0.10 resource) "
+    "Whizard sets no client_auth_type, so the server refuses to start (exporter-toolkit: \"Client CA's have been "
+    'configured without a Client Auth Policy"); leave clientCa off'
+)
+
+
 class WhizardComponents(Spec):
     """Which Whizard resources serve HTTPS (each patched on its own)."""
 
@@ -121,8 +136,7 @@ class WhizardTLSArgs(ComponentArgs):
     )
     client_ca: bool = Field(
         default=False,
-        description="Also require client certificates from the CA (clientCASecret). Every HTTP client of the "
-        "patched resources then needs one; KubeSphere gets it through its client certificate.",
+        description="Require client certificates (clientCASecret): refused, no Whizard release can (see CLIENT_CA).",
     )
     kubesphere: KubeSphereSettings | None = Field(default=None, description="Point KubeSphere at the HTTPS endpoints.")
 
@@ -148,10 +162,8 @@ class WhizardTLSArgs(ComponentArgs):
             )
         if self.issuer is not None and not self.issuer.usable_from(self.namespace):
             raise ValueError(f"issuer {self.issuer.name!r} is an Issuer outside {self.namespace!r}")
-        if self.client_ca and (self.kubesphere is None or not self.kubesphere.verify):
-            raise ValueError(
-                "clientCa needs kubesphere with verify: true, which gives KubeSphere its client certificate"
-            )
+        if self.client_ca:
+            raise ValueError(CLIENT_CA)
         return self
 
     def links(self) -> list[tuple[str, str, str]]:
@@ -234,10 +246,7 @@ class WhizardTLSArgs(ComponentArgs):
         assert ks is not None
         if not ks.verify:
             return {"insecureSkipVerify": True}
-        config: dict[str, Any] = {"caFile": f"{ks.ca_mount_path}/ca.crt", "insecureSkipVerify": False}
-        if self.client_ca:
-            config |= {"certFile": f"{ks.ca_mount_path}/tls.crt", "keyFile": f"{ks.ca_mount_path}/tls.key"}
-        return config
+        return {"caFile": f"{ks.ca_mount_path}/ca.crt", "insecureSkipVerify": False}
 
 
 def _nested(path: tuple[str, ...], value: Any) -> dict[str, Any]:
@@ -256,8 +265,8 @@ class WhizardTLS(TLSComponent):
       `<name>-<kind>-tls`              server-side-apply patches of the existing Whizard resources (fixed field
                                        manager `cluster-tls`; deleting them gives the fields back, never the object)
       with `kubesphere`:
-      `<name>-kubesphere-client`       Certificate in kubesphere-system whose Secret carries ca.crt (and, with
-                                       clientCa, the client key pair) for ks-apiserver
+      `<name>-kubesphere-client`       Certificate in kubesphere-system whose Secret carries ca.crt for
+                                       ks-apiserver (the CA reaches that namespace with it)
       `<name>-apiserver-mount`         patch of the ks-apiserver Deployment mounting that Secret, aligned with the
                                        live Deployment (`<name>-apiserver-live`, read; see mount_patch.py)
       `<name>-kubesphere-config`       patch of `kubesphere-config`: the live `kubesphere.yaml` with only the
@@ -309,8 +318,6 @@ class WhizardTLS(TLSComponent):
             "certSecret": {"name": args.certificate_name, "key": "tls.crt"},
             "keySecret": {"name": args.certificate_name, "key": "tls.key"},
         }
-        if args.client_ca:
-            tls["clientCASecret"] = {"name": args.certificate_name, "key": "ca.crt"}
         patches = []
         for component in args.components.selected():
             kind = KINDS[component]

@@ -123,6 +123,7 @@ def whizard(kind, spec, ns="kubesphere-monitoring-system"):
 
 
 WTLS = {"certSecret": {"name": "whizard-tls", "key": "tls.crt"}, "keySecret": {"name": "whizard-tls", "key": "tls.key"}}
+WCA = {"name": "whizard-tls", "key": "ca.crt"}
 
 # rule id -> (failing documents, passing documents)
 FIXTURES = {
@@ -133,6 +134,15 @@ FIXTURES = {
             cert("whizard-tls", ns="kubesphere-monitoring-system"),
             whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}}),
         ],
+    ),
+    # issue 19: a hand-written Whizard object with a client CA (components/whizard.py CLIENT_CA)
+    "G5": (
+        [whizard("Gateway", {"webConfig": {"httpServerTLSConfig": {**WTLS, "clientCASecret": WCA}}})],
+        [whizard("Gateway", {"webConfig": {"httpServerTLSConfig": WTLS}})],
+    ),
+    "G6": (
+        [whizard("Query", {"httpServerTLSConfig": {**WTLS, "clientCASecret": WCA}})],
+        [whizard("Query", {"httpServerTLSConfig": WTLS})],
     ),
     "B1": (
         [

@@ -109,7 +109,9 @@ def test_the_leaf_is_not_a_ca_and_carries_every_service_name(run, schemas):
         ({"kubesphere": {"edition": "kubesphere", "version": "v3.4.1"}}, "kubesphere/ks-installer#2240"),
         ({"components": {"queryFrontend": False, "query": False, "router": False}}, "select at least one"),
         ({"issuer": {"name": "selfsigned", "kind": "ClusterIssuer", "type": "selfSigned"}}, "is selfSigned"),
-        ({"clientCa": True}, "clientCa needs kubesphere with verify: true"),
+        ({"clientCa": True}, "no Whizard release (checked to v0.10.3) can require client certificates"),
+        ({"clientCa": True, "whizardVersion": "v0.9.0", "components": {"gateway": True}}, "sets no client_auth_type"),
+        ({"clientCa": True, "whizardVersion": "v0.8.0"}, "ignore clientCASecret"),
         ({"kubesphere": {**KS, "caMountPath": "relative/path"}}, "String should match pattern"),
     ],
 )
@@ -134,7 +136,7 @@ def test_verification_with_a_namespaced_ca_elsewhere_is_refused_before_registeri
 
 
 def test_kubesphere_gets_the_ca_mounted_and_its_config_points_at_https(run):
-    evaluation = run(build({"whizardVersion": "v0.10.3", "kubesphere": KS, "clientCa": True}))
+    evaluation = run(build({"whizardVersion": "v0.10.3", "kubesphere": KS}))
     client = evaluation.named("whizard-kubesphere-client").inputs
     assert client["metadata"]["namespace"] == "kubesphere-system"
     assert client["spec"]["usages"] == ["digital signature", "key encipherment", "client auth"]
@@ -162,12 +164,7 @@ def test_kubesphere_gets_the_ca_mounted_and_its_config_points_at_https(run):
     assert repr(config.inputs["data"]) == "[secret]"  # the document holds KubeSphere's own secrets
     document = yaml.safe_load(config.inputs["data"].reveal()["kubesphere.yaml"])
     endpoint = f"https://query-frontend-whizard-operated.{NS}.svc:10902"
-    tls = {
-        "caFile": "/etc/kubesphere/whizard-tls/ca.crt",
-        "insecureSkipVerify": False,
-        "certFile": "/etc/kubesphere/whizard-tls/tls.crt",
-        "keyFile": "/etc/kubesphere/whizard-tls/tls.key",
-    }
+    tls = {"caFile": "/etc/kubesphere/whizard-tls/ca.crt", "insecureSkipVerify": False}
     assert document["observability"]["monitoring"] == {"endpoint": endpoint, "httpClientConfig": {"tlsConfig": tls}}
     assert document["alerting"]["thanosRulerEndpoint"] == endpoint
     assert document["alerting"]["thanosRulerHTTPClientConfig"] == {"tlsConfig": tls}
@@ -179,7 +176,11 @@ def test_kubesphere_gets_the_ca_mounted_and_its_config_points_at_https(run):
     for name in ("whizard-query-frontend-tls", "whizard-apiserver-mount"):
         assert evaluation.named(name).urn in config.explicit_dependencies
     patched = evaluation.named("whizard-query-frontend-tls").inputs["spec"]["webConfig"]["httpServerTLSConfig"]
-    assert patched["clientCASecret"] == {"name": "whizard-tls", "key": "ca.crt"}
+    # no clientCASecret: Whizard would write it without a client_auth_type and the server would not start
+    assert patched == {
+        "certSecret": {"name": "whizard-tls", "key": "tls.crt"},
+        "keySecret": {"name": "whizard-tls", "key": "tls.key"},
+    }
     outputs = evaluation.outputs[evaluation.named("whizard").urn]
     assert len(outputs["kubesphere_config_changes"]) == 4 and "jwt" not in str(outputs)
 

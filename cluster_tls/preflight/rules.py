@@ -985,6 +985,35 @@ def whizard_tls_path(view: StackView) -> Findings:
             )
 
 
+def _whizard_client_ca(view: StackView, under_web_config: bool) -> Findings:
+    for obj in view.objects:
+        if obj.group != WHIZARD:
+            continue
+        tls = (obj.spec.get("webConfig") or {} if under_web_config else obj.spec).get("httpServerTLSConfig") or {}
+        if tls.get("clientCASecret"):
+            yield obj, CLIENT_CA_EFFECT[under_web_config]
+
+
+# components/whizard.py CLIENT_CA: where Whizard reads clientCASecret (webConfig) it writes no client_auth_type and
+# exporter-toolkit refuses to serve; where it does not (spec.httpServerTLSConfig before v0.10), clients go unchecked.
+CLIENT_CA_EFFECT = {
+    True: "clientCASecret under webConfig: Whizard writes it without a client_auth_type and the server refuses to "
+    'start ("Client CA\'s have been configured without a Client Auth Policy"): remove it',
+    False: "clientCASecret under spec.httpServerTLSConfig is not read (before v0.10 only the key pair reaches the "
+    "Envoy sidecar): clients are not verified; remove it",
+}
+
+
+@rule("G5", "error", "no clientCASecret where Whizard reads it: the server would not start")
+def whizard_client_ca_read(view: StackView) -> Findings:
+    yield from _whizard_client_ca(view, under_web_config=True)
+
+
+@rule("G6", "warning", "no clientCASecret where Whizard ignores it: clients would not be verified")
+def whizard_client_ca_ignored(view: StackView) -> Findings:
+    yield from _whizard_client_ca(view, under_web_config=False)
+
+
 @rule("G4", "error", "Whizard TLS Secrets are in the resource's namespace with the named keys")
 def whizard_tls_secrets(view: StackView) -> Findings:
     expected = {"certSecret": "tls.crt", "keySecret": "tls.key", "clientCASecret": "ca.crt"}
