@@ -12,13 +12,13 @@ STACK ?= dev
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "cluster-tls needs Python >= 3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 # The test tools (pytest, ruff, zizmor, ...) only for `make test`: the main job installs what it runs (issue 20).
 $(TEST_STAMP): $(STAMP) requirements-test.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.lock -c requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-test.lock
 	touch $(TEST_STAMP)
 
 setup: $(STAMP)
@@ -45,13 +45,15 @@ e2e: setup-test
 	  { CLUSTER_TLS_E2E=1 CLUSTER_TLS_E2E_BIN=$$bin TMPDIR=$$tmp $(BIN)/python -m pytest -v --basetemp=$$tmp/pytest tests/e2e; \
 	    rc=$$?; rm -rf $$tmp; exit $$rc; }
 
-# Re-resolve the pinned versions (needs network to PyPI); commit the result.
+# Re-resolve the pinned versions, each with the sha256 of its files on the index (needs network to PyPI); commit
+# the result. Installs use --require-hashes: a file that is not the one locked is refused.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	.lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\)==' > .lock-all
 	.lock-venv/bin/python -m pip install --quiet --dry-run --ignore-installed --report .lock-report.json -c .lock-all .
 	.lock-venv/bin/python tools/split_lock.py .lock-all .lock-report.json requirements.lock requirements-test.lock
+	.lock-venv/bin/python tools/hash_lock.py requirements.lock requirements-test.lock
 	rm -f .lock-all .lock-report.json
 	rm -rf .lock-venv
 

@@ -183,8 +183,8 @@ def _closure(requirement: str, seen: set[str] | None = None) -> set[str]:
 def _pins(lock: str) -> set[str]:
     from packaging.utils import canonicalize_name
 
-    lines = (REPO / lock).read_text().split()
-    return {canonicalize_name(line.split("==")[0]) for line in lines if line.strip()}
+    lines = (REPO / lock).read_text().splitlines()
+    return {canonicalize_name(line.split("==")[0]) for line in lines if "==" in line}
 
 
 def test_the_main_job_installs_what_the_package_runs_and_the_tests_add_their_tools():

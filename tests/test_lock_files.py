@@ -1,0 +1,68 @@
+"""The locks pin every package with the sha256 of its files, and installs refuse any other file (issue 19)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+LOCKS = ("requirements.lock", "requirements-test.lock")
+
+
+def _hash_lock():
+    spec = importlib.util.spec_from_file_location("hash_lock", REPO / "tools" / "hash_lock.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _entries(text: str) -> list[tuple[str, list[str]]]:
+    """(pin, hashes) of each requirement of a lock, continuation lines joined as pip joins them."""
+    entries = []
+    for requirement in text.replace("\\\n", " ").splitlines():
+        pin, *options = requirement.split()
+        entries.append((pin, [o.removeprefix("--hash=") for o in options]))
+    return entries
+
+
+@pytest.mark.parametrize("lock", LOCKS)
+def test_every_pin_carries_the_sha256_of_its_files(lock):
+    entries = _entries((REPO / lock).read_text())
+    assert entries
+    for pin, hashes in entries:
+        assert re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9.+!-]+", pin), pin
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), pin
+
+
+def test_the_makefile_installs_both_locks_with_required_hashes():
+    installs = [
+        line for line in (REPO / "Makefile").read_text().splitlines() if "pip install" in line and "-r " in line
+    ]
+    assert {re.search(r"-r (\S+)", line).group(1) for line in installs} >= set(LOCKS)
+    assert all("--require-hashes" in line for line in installs if re.search(r"-r requirements", line))
+
+
+def test_hashing_a_lock_keeps_its_pins_and_takes_each_versions_files(monkeypatch):
+    hash_lock = _hash_lock()
+    files = {
+        "pyyaml": ["PyYAML-6.0.3-cp311-cp311-manylinux_2_17_x86_64.whl", "pyyaml-6.0.3.tar.gz", "PyYAML-6.0.2.tar.gz"],
+        "typing-extensions": ["typing_extensions-4.16.0-py3-none-any.whl", "typing_extensions-4.16.0rc1.tar.gz"],
+    }
+    chosen = {
+        name: [f for f in names if hash_lock._file_matches(f, name, {"pyyaml": "6.0.3"}.get(name, "4.16.0"))]
+        for name, names in files.items()
+    }
+    assert chosen == {
+        "pyyaml": ["PyYAML-6.0.3-cp311-cp311-manylinux_2_17_x86_64.whl", "pyyaml-6.0.3.tar.gz"],
+        "typing-extensions": ["typing_extensions-4.16.0-py3-none-any.whl"],
+    }
+    monkeypatch.setattr(hash_lock, "hashes", lambda name, version: [f"{len(name):064x}"])
+    once = hash_lock.hashed("PyYAML==6.0.3\ntyping_extensions==4.16.0\n")
+    assert _entries(once) == [
+        ("PyYAML==6.0.3", ["sha256:" + f"{6:064x}"]),
+        ("typing_extensions==4.16.0", ["sha256:" + f"{17:064x}"]),
+    ]
+    assert hash_lock.hashed(once) == once  # a hashed lock is hashed again, not doubled
