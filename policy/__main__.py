@@ -5,21 +5,8 @@ mandatory, warnings advisory. Waive a rule per stack with policy-pack config (`e
 way CrossGuard does it. D3 (Let's Encrypt production outside production) reads the stack tag `production`.
 """
 
-from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy import PolicyPack
 
-from cluster_tls.preflight.policy import policies
+from cluster_tls.preflight.policy import pulumi_policies
 
-LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
-
-PolicyPack(
-    name="cluster-tls",
-    policies=[
-        (ResourceValidationPolicy if policy["kind"] == "resource" else StackValidationPolicy)(
-            name=policy["name"],
-            description=policy["description"],
-            validate=policy["validate"],
-            enforcement_level=LEVELS[policy["enforcement"]],
-        )
-        for policy in policies()
-    ],
-)
+PolicyPack(name="cluster-tls", policies=pulumi_policies())

@@ -129,3 +129,15 @@ def test_the_feature_gate_joins_gates_the_user_set():
         args.helm_values()["featureGates"]
         == "AdditionalCertificateOutputFormats=true,ExperimentalGatewayAPISupport=true"
     )
+
+
+def test_the_controllers_service_account_name_is_the_charts_fullname_cut_to_63():
+    # deploy/charts/cert-manager/templates/_helpers.tpl (v1.21.1) L13-35: "<release>-cert-manager" | trunc 63
+    from cluster_tls.components.context import CertManagerRef
+
+    assert (
+        CertManagerRef(release_name="platform-cert-manager").effective_service_account_name == "platform-cert-manager"
+    )
+    assert CertManagerRef(release_name="cm").effective_service_account_name == "cm-cert-manager"
+    long = CertManagerRef(release_name="a" * 53).effective_service_account_name
+    assert long == "a" * 53 + "-cert-mana" and len(long) == 63

@@ -141,3 +141,31 @@ def test_acme_solver_needs_exactly_one_challenge_type():
         AcmeIssuerSpec(
             server="http://acme.local", email="a@b.co", private_key_secret_name="k", solvers=[{"http01": {}}]
         )
+
+
+# Solver selection as cert-manager does it (pkg/controller/acmeorders/selectors, v1.21.1): every matchLabels entry
+# must be on the Certificate (labels.go L36-52); then the name is in dnsNames, or under one of dnsZones on a label
+# boundary (dns_zones.go L36-54); a selector with neither matches every name.
+SOLVER = {"dns01": {"groupName": "acme.dnspod.com", "solverName": "dnspod"}}
+
+
+@pytest.mark.parametrize(
+    "selector, labels, name, matched",
+    [
+        ({"matchLabels": {"team": "shop"}}, {"team": "shop"}, "a.example.com", True),
+        ({"matchLabels": {"team": "shop"}}, {"team": "blog"}, "a.example.com", False),
+        ({"matchLabels": {"team": "shop"}}, {}, "a.example.com", False),
+        ({"matchLabels": {"team": "shop", "env": "prod"}}, {"team": "shop"}, "a.example.com", False),
+        ({"matchLabels": {"team": "shop"}, "dnsNames": ["a.example.com"]}, {"team": "shop"}, "b.example.com", False),
+        ({"dnsNames": ["a.example.com"]}, {}, "a.example.com", True),
+        ({"dnsNames": ["a.example.com"], "dnsZones": ["other.org"]}, {}, "a.example.com", True),
+        ({"dnsZones": ["example.com"]}, {}, "shop.example.com", True),
+        ({"dnsZones": ["example.com"]}, {}, "example.com", True),
+        ({"dnsZones": ["example.com"]}, {}, "badexample.com", False),
+        ({"dnsZones": ["example.com"]}, {}, "*.example.com", True),
+    ],
+)
+def test_a_solver_selector_matches_as_cert_managers_does(selector, labels, name, matched):
+    issuer = _acme([{"selector": selector, **SOLVER}])
+    problems = acme_solver_problems(cert(dnsNames=[name]), issuer, labels)
+    assert problems == ([] if matched else [f"dnsName {name!r} is matched by no ACME solver of the issuer"])

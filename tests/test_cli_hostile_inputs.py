@@ -295,3 +295,15 @@ def test_a_large_stack_file_shared_with_another_tools_config_is_read():
     (the bound of 100,000 values refused them, benchmarks/large_stack_file.py)."""
     text = "config:\n  other-tool:settings:\n" + "".join(f"    key-{i:06d}: value\n" for i in range(100_000))
     assert len(load_bounded(text)["config"]["other-tool:settings"]) == 100_000
+
+
+def test_the_project_is_found_from_a_folder_below_it_and_only_there_without_search_up(tmp_path):
+    from cluster_tls.stackfile import Project, StackFileError
+
+    (tmp_path / "Pulumi.yaml").write_text("name: mine\nruntime: python\n")
+    below = tmp_path / "a" / "b"
+    below.mkdir(parents=True)
+    assert Project.find(below).root == tmp_path and Project.find(below).name == "mine"
+    assert Project.find(tmp_path, search_up=False).name == "mine"
+    with pytest.raises(StackFileError):
+        Project.find(below, search_up=False)

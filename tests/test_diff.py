@@ -175,3 +175,25 @@ def test_path_segments_with_dots_are_quoted_and_added_objects_shown_without_dige
     assert f'-     metadata.annotations["{key}"]: "true"' in markdown
     assert f'+     metadata.annotations["{key}"]: "false"' in markdown
     assert "+ s.yaml\n+   data:\n+     token: '[secret]'\n+   kind: Secret\n" in markdown
+
+
+def test_a_value_that_becomes_a_secret_or_stops_being_one_is_only_said_to_have_changed():
+    # issue 19 mutation sample: either side secret is enough to redact (a plain value must not print beside it)
+    from cluster_tls.diffing import _walk
+
+    for before, after in (("plain-value", "[secret:0a1b]"), ("[secret:0a1b]", "plain-value")):
+        out = []
+        _walk({"data": before}, {"data": after}, "", out)
+        assert [(c.path, c.redacted, c.before, c.after) for c in out] == [("data", True, None, None)]
+
+
+def test_changed_and_added_values_print_their_keys_sorted_whatever_their_order():
+    from cluster_tls.diffing import FieldChange, FileChange
+
+    change = FieldChange("spec", before={"b": 1, "a": 2}, after={"b": 2, "a": 1})
+    assert change.describe() == 'spec: {"a": 2, "b": 1} -> {"a": 1, "b": 2}'
+    assert FieldChange("spec", after={"b": 1, "a": 2}).describe() == 'spec: added {"a": 2, "b": 1}'
+    assert FileChange("x.yaml", "added", content={"kind": "Secret", "apiVersion": "v1"}).content_lines() == [
+        "    apiVersion: v1",
+        "    kind: Secret",
+    ]

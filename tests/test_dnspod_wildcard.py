@@ -439,3 +439,15 @@ def test_a_gateway_also_declared_by_an_istio_gateway_component_is_a_collision(ru
     with pytest.raises(PlanError, match=r"Gateway\.gateway\.networking\.k8s\.io apps/web") as raised:
         run(program)
     assert "DnspodWildcard" in str(raised.value) and "IstioHTTPSGateway" in str(raised.value)
+
+
+def test_a_program_that_says_nothing_of_its_cluster_gets_staging_and_a_self_check_warning(run):
+    # ClusterContext's defaults: not production (Let's Encrypt staging) and cert-manager not known to self-check
+    # DNS-01 against public resolvers (seed 002's pending challenges): both decide what a bare program gets.
+    def program():
+        DnspodWildcard("dnspod", BASE, context=ClusterContext())
+
+    evaluation = run(program)
+    server = evaluation.named("dnspod-issuer").inputs["spec"]["acme"]["server"]
+    assert server == "https://acme-staging-v02.api.letsencrypt.org/directory"
+    assert any("does not self-check DNS-01 against public resolvers" in log for log in evaluation.logs)

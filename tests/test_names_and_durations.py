@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from cluster_tls.components.durations import parse_go_duration
-from cluster_tls.components.hosts import CertificateNames, covered, covers
+from cluster_tls.components.hosts import CertificateNames, covered, covers, to_ascii
 from cluster_tls.components.names import child_name, k8s_name
 
 
@@ -81,3 +81,27 @@ def test_a_wildcard_covers_exactly_one_more_label():
         False,
         True,
     ]
+
+
+def test_durations_end_where_gos_int64_nanoseconds_end():
+    # Go's time.Duration is int64 nanoseconds: 2562047h47m16.854775807s is the longest; ParseDuration refuses more.
+    assert parse_go_duration("2562047h") == timedelta(hours=2562047)
+    with pytest.raises(ValueError, match="out of range"):
+        parse_go_duration("2562048h")
+
+
+def test_a_duration_of_256_characters_is_read_and_one_more_is_refused():
+    assert parse_go_duration("1h" * 128) == timedelta(hours=128)
+    with pytest.raises(ValueError, match="257 characters long"):
+        parse_go_duration("1h" * 128 + "0")
+
+
+def test_a_wildcard_over_an_internationalised_domain_keeps_its_star():
+    assert to_ascii("*.例子.com") == "*.xn--fsqu00a.com"
+    assert to_ascii("例子.com") == "xn--fsqu00a.com"
+
+
+def test_a_name_of_exactly_63_characters_is_kept_whole():
+    assert k8s_name("a" * 63) == "a" * 63
+    cut = k8s_name("a" * 64)
+    assert len(cut) == 63 and cut != "a" * 63 and cut.startswith("a" * 54 + "-")

@@ -110,5 +110,5 @@ def test_the_pack_entry_point_builds_a_policy_pack_from_these_policies():
     source = (REPO / "policy" / "__main__.py").read_text()
     tree = ast.parse(source)
     calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    assert {"PolicyPack", "policies"} <= calls
+    assert {"PolicyPack", "pulumi_policies"} <= calls
     assert "runtime:" in (REPO / "policy" / "PulumiPolicy.yaml").read_text()

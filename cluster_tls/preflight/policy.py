@@ -133,3 +133,20 @@ def policies() -> list[dict[str, Any]]:
         }
         for r in RULES
     ]
+
+
+def pulumi_policies() -> list[Any]:
+    """`policies()` as pulumi-policy objects (Resource/StackValidationPolicy), for a PolicyPack: imported only where
+    pulumi-policy is installed (the pack's own virtual environment, policy/requirements.txt)."""
+    from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+    levels = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
+    return [
+        (ResourceValidationPolicy if p["kind"] == "resource" else StackValidationPolicy)(
+            name=p["name"],
+            description=p["description"],
+            validate=p["validate"],
+            enforcement_level=levels[p["enforcement"]],
+        )
+        for p in policies()
+    ]

@@ -10,6 +10,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import yaml
+
 from ..components.hosts import CertificateNames, covered
 from ..components.model import public_suffixes
 from .engine import rule
@@ -630,6 +632,23 @@ def hubble_issuer_is_a_ca(view: StackView) -> Findings:
         issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
         if _issuer_type(issuer) in ("selfSigned", "acme"):
             yield certificate, f"issuer {issuer.name!r} is {_issuer_type(issuer)}: Hubble's peers need one private CA"
+    if hubble:
+        return
+    # A Cilium release written by hand: the chart makes the certificates from these values
+    # (install/kubernetes/cilium/templates/hubble/tls-certmanager/*.yaml), so judge the issuer the values name.
+    for release in view.releases:
+        values = release.values if isinstance(release.values, dict) else {}
+        auto = ((values.get("hubble") or {}).get("tls") or {}).get("auto") or {}
+        if release.chart.rsplit("/", 1)[-1] != "cilium" or auto.get("method") != "certmanager":
+            continue
+        issuer = _issuer(view, auto.get("certManagerIssuerRef") or {}, release.namespace)
+        if _issuer_type(issuer) in ("selfSigned", "acme"):
+            yield (
+                f"release {release.namespace}/{release.name}",
+                f"hubble.tls.auto.certManagerIssuerRef {issuer.name!r} is {_issuer_type(issuer)}: every Hubble "
+                "certificate would get its own root (relay: 'x509: certificate signed by unknown authority'); "
+                "name a CA issuer",
+            )
 
 
 # --- F. Istio --------------------------------------------------------------------------------------------------
@@ -935,7 +954,16 @@ def _skips_verification(value) -> bool:
         return value.get("insecureSkipVerify") is True or any(_skips_verification(v) for v in value.values())
     if isinstance(value, list):
         return any(_skips_verification(v) for v in value)
-    return isinstance(value, str) and bool(re.search(r"insecureSkipVerify:\s*true", value))
+    if not isinstance(value, str) or "insecureSkipVerify" not in value:
+        return False
+    # A document held as text (kubesphere.yaml in a ConfigMap) in any YAML syntax, flow and JSON included.
+    from ..stackfile import StackFileError, load_bounded
+
+    try:
+        document = load_bounded(value, strict_keys=False)
+    except (StackFileError, yaml.YAMLError):
+        return bool(re.search(r"""["']?insecureSkipVerify["']?\s*:\s*["']?true""", value))
+    return isinstance(document, (dict, list)) and _skips_verification(document)
 
 
 @rule("V1", "warning", "TLS clients verify the server")

@@ -1,0 +1,133 @@
+"""The corpus of issue 18: mistakes users reported and correct set-ups, each citing its source, through hand-written
+objects (tests/corpus/objects.yaml), stack files (stacks.yaml) and other programs (programs.yaml). A mistake must be
+found by its rule at the severity its effect has; a correct set-up must pass with no error. The same cases run
+through the policy pack under pulumi-policy's own analyzer in the real-engine tier (tests/e2e/test_corpus_pack.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cluster_tls.cli import main
+from cluster_tls.preflight import run_rules
+from cluster_tls.preflight.view import from_manifests
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def _load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((CORPUS / name).read_text())
+
+
+OBJECTS = _load("objects.yaml")
+STACKS = _load("stacks.yaml")
+PROGRAMS = _load("programs.yaml")
+
+
+def documents(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's objects after the shared ones it names (`with`)."""
+    return [*(d for name in case.get("with", []) for d in OBJECTS["shared"][name]), *case["objects"]]
+
+
+def object_findings(case: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(rule, severity, message) of every finding `check` makes on the case's objects."""
+    docs = documents(case)
+    view = from_manifests(docs, production=case.get("production", False))
+    for release in (d for d in docs if d.get("kind") == "HelmRelease"):
+        view.plain_inputs[release["name"]] = {"values": release["values"]}
+    return [(f.rule, f.severity, f.message) for f in run_rules(view)]
+
+
+def _judge(case: dict[str, Any], findings: list[tuple[str, str, str]]) -> None:
+    expect = case["expect"]
+    if expect == "clean":
+        errors = [f for f in findings if f[1] == "error"]
+        assert not errors, f"{case['id']}: a correct set-up was refused: {errors}"
+        return
+    matching = [f for f in findings if f[0] == expect["rule"]]
+    assert matching, f"{case['id']}: {expect['rule']} did not find it; found {findings}"
+    assert {f[1] for f in matching} == {expect["severity"]}, f"{case['id']}: severity {matching}"
+    if "says" in expect:
+        assert any(expect["says"] in f[2] for f in matching), matching
+
+
+def _ids(cases: list[dict[str, Any]]) -> list[str]:
+    return [case["id"] for case in cases]
+
+
+@pytest.mark.parametrize("case", OBJECTS["cases"], ids=_ids(OBJECTS["cases"]))
+def test_hand_written_objects(case):
+    _judge(case, object_findings(case))
+
+
+def _project(tmp_path: Path, config: dict[str, Any], program: str | None = None) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text(
+        "name: corpus\nruntime: python\n" if program else "name: cluster-tls\nruntime: python\n"
+    )
+    (tmp_path / "stacks").mkdir(exist_ok=True)
+    if program:
+        (tmp_path / "Pulumi.c.yaml").write_text(yaml.safe_dump({"config": config}))
+        (tmp_path / "corpus_program.py").write_text(program)
+    else:
+        (tmp_path / "Pulumi.yaml").write_text("name: cluster-tls\nruntime: python\nstackConfigDir: stacks\n")
+        (tmp_path / "stacks" / "Pulumi.c.yaml").write_text(yaml.safe_dump({"config": config}))
+    return tmp_path
+
+
+def _check(capsys, argv: list[str]) -> tuple[int, list[tuple[str, str, str]], str]:
+    code = main([*argv, "check", "--stack", "c", "--format", "json"] if "--program" not in argv else argv)
+    out, err = capsys.readouterr()
+    if code == 2:
+        return code, [], err
+    findings = [(f["rule"], f["severity"], f["message"]) for f in json.loads(out)["findings"]]
+    return code, findings, err
+
+
+def _judge_run(case: dict[str, Any], code: int, findings: list[tuple[str, str, str]], err: str) -> None:
+    expect = case["expect"]
+    if isinstance(expect, dict) and "refused" in expect:
+        assert code == 2 and expect["refused"] in err, (
+            f"{case['id']}: expected a refusal with {expect['refused']!r}: {err}"
+        )
+        return
+    assert code in (0, 1), f"{case['id']}: refused: {err}"
+    _judge(case, findings)
+
+
+@pytest.mark.parametrize("case", STACKS["cases"], ids=_ids(STACKS["cases"]))
+def test_stack_files(case, tmp_path, capsys):
+    project = _project(tmp_path, case["config"])
+    _judge_run(case, *_check(capsys, ["--project-dir", str(project)]))
+
+
+@pytest.mark.parametrize("case", PROGRAMS["cases"], ids=_ids(PROGRAMS["cases"]))
+def test_other_programs(case, tmp_path, capsys, monkeypatch):
+    project = _project(tmp_path, case.get("config", {}), case["program"])
+    monkeypatch.syspath_prepend(str(project))
+    monkeypatch.delitem(sys.modules, "corpus_program", raising=False)  # each case its own program
+    argv = [
+        "--project-dir",
+        str(project),
+        "check",
+        "--program",
+        "corpus_program:build",
+        "--stack",
+        "c",
+        "--format",
+        "json",
+    ]
+    _judge_run(case, *_check(capsys, argv))
+
+
+def test_the_corpus_has_sixty_cases_with_fifteen_correct_ones_each_citing_its_source():
+    cases = [*OBJECTS["cases"], *STACKS["cases"], *PROGRAMS["cases"]]
+    assert len(cases) >= 60 and len({c["id"] for c in cases}) == len(cases)
+    assert sum(c["expect"] == "clean" for c in cases) >= 15
+    assert all(c.get("source", "").strip() for c in cases)
+    assert STACKS["cases"] and PROGRAMS["cases"]
