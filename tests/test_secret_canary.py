@@ -249,3 +249,23 @@ def test_a_secret_with_dots_capitals_and_non_ascii_never_shows_in_any_derived_fo
     unique = format(abs(hash(("shaped", stack, key, path))) % 10**9, "09d")
     evaluation, error = _run_with_canary(tmp_path, stack, key, path, _shaped(path, unique))
     assert unique not in _everything_plain(evaluation, error)
+
+
+@pytest.mark.parametrize("parts", [("dnspod", "Top.Secret Name"), ("dnspod", "Top.Secret Name", "apps")])
+def test_a_name_made_from_a_secret_keeps_its_plain_first_part_and_digests_the_rest(parts):
+    # issue 19 mutation sample: with two parts (a component and one secret value) the secret must not reach the name
+    from cluster_tls.components import secret_guard
+
+    made = {}
+
+    def program():
+        secret_guard.install(["Top.Secret Name"])
+        made["object"] = secret_guard.object_name(*parts)
+        made["resource"] = secret_guard.resource_name("dnspod-route", *parts[1:])
+        made["plain"] = secret_guard.object_name("dnspod", "apps")
+
+    run_program(program)
+    for name in (made["object"], made["resource"]):
+        assert "top" not in name.lower() and "secret" not in name.lower(), name
+    assert made["object"].startswith("dnspod-") and made["resource"].startswith("dnspod-route-")
+    assert made["plain"] == "dnspod-apps"
