@@ -307,3 +307,39 @@ def test_the_project_is_found_from_a_folder_below_it_and_only_there_without_sear
     assert Project.find(tmp_path, search_up=False).name == "mine"
     with pytest.raises(StackFileError):
         Project.find(below, search_up=False)
+
+
+def test_the_expanded_size_bound_is_32_mib_to_the_byte_of_the_margin():
+    from cluster_tls.stackfile import StackFileError
+
+    bound = 32 * 2**20  # the documented bound, not the constant: a test that read it could not notice it changed
+
+    def document(total: int) -> str:  # one 1 MiB string seen 31 times, and text up to `total` characters in all
+        keys = len("big") + len("more") + len("all")
+        extra = total - 31 * 2**20 - keys
+        return "big: &big " + "x" * 2**20 + "\nmore: " + "y" * extra + "\nall: [" + ", ".join(["*big"] * 30) + "]\n"
+
+    assert len(load_bounded(document(bound))["all"]) == 30
+    with pytest.raises(StackFileError, match="32 MiB of text"):
+        load_bounded(document(bound + 16 * 1024))
+
+
+def test_nesting_is_counted_one_level_a_mapping():
+    from cluster_tls.stackfile import StackFileError
+
+    def nested(levels: int) -> str:
+        return "".join(f"{'  ' * i}k{i}:\n" for i in range(levels)) + f"{'  ' * levels}leaf\n"
+
+    assert load_bounded(nested(63)) is not None  # the documented bound: 64 levels
+    with pytest.raises(StackFileError, match="nesting deeper than 64"):
+        load_bounded(nested(65))
+
+
+def test_a_project_cannot_be_changed_once_found():
+    import dataclasses
+
+    from cluster_tls.stackfile import Project
+
+    project = Project.find(Path(__file__).resolve().parent.parent)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        project.name = "other"  # type: ignore[misc]
