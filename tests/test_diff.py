@@ -197,3 +197,21 @@ def test_changed_and_added_values_print_their_keys_sorted_whatever_their_order()
         "    apiVersion: v1",
         "    kind: Secret",
     ]
+
+
+def test_a_removed_mapping_is_reported_key_by_key_as_an_added_one_is():
+    from cluster_tls.diffing import _walk
+
+    out = []
+    _walk({"metadata": {"labels": {"a": "1", "b": "2"}}}, {"metadata": {}}, "", out)
+    assert [c.describe() for c in out] == [
+        'metadata.labels.a: removed (was "1")',
+        'metadata.labels.b: removed (was "2")',
+    ]
+
+
+def test_a_rendered_file_with_keys_that_are_not_strings_can_be_compared():
+    # Rendered YAML from other tools may key a mapping by number (`80: http`); only stack files are strict.
+    from cluster_tls.diffing import _document
+
+    assert _document("x.yaml", "data:\n  80: http\n  443: https\n") == {"data": {80: "http", 443: "https"}}

@@ -105,3 +105,9 @@ def test_a_name_of_exactly_63_characters_is_kept_whole():
     assert k8s_name("a" * 63) == "a" * 63
     cut = k8s_name("a" * 64)
     assert len(cut) == 63 and cut != "a" * 63 and cut.startswith("a" * 54 + "-")
+
+
+def test_a_leading_plus_is_a_sign_as_in_go():
+    # Go's time.ParseDuration accepts one leading sign: "+90m" is 90 minutes (time/format.go ParseDuration)
+    assert parse_go_duration("+90m") == timedelta(minutes=90)
+    assert parse_go_duration("+1h30m") == timedelta(minutes=90)

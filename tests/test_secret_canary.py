@@ -269,3 +269,11 @@ def test_a_name_made_from_a_secret_keeps_its_plain_first_part_and_digests_the_re
         assert "top" not in name.lower() and "secret" not in name.lower(), name
     assert made["object"].startswith("dnspod-") and made["resource"].startswith("dnspod-route-")
     assert made["plain"] == "dnspod-apps"
+
+
+def test_a_secret_that_contains_another_is_redacted_whole():
+    # longest first: replacing "Tenant" before "Tenant.Key-2" would leave ".Key-2" of the longer secret in the text
+    from cluster_tls.components.secret_guard import SecretGuard
+
+    guard = SecretGuard(["Tenant", "Tenant.Key-2"])
+    assert guard.redact("id Tenant.Key-2 and Tenant") == "id [secret] and [secret]"
