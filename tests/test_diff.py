@@ -215,3 +215,15 @@ def test_a_rendered_file_with_keys_that_are_not_strings_can_be_compared():
     from cluster_tls.diffing import _document
 
     assert _document("x.yaml", "data:\n  80: http\n  443: https\n") == {"data": {80: "http", 443: "https"}}
+
+
+def test_json_output_carries_an_added_objects_content_and_nothing_for_a_changed_one():
+    from cluster_tls.diffing import FieldChange, FileChange, format_json
+
+    changes = [
+        FileChange("manifests/apps/certificate.web.yaml", "added", content={"kind": "Certificate"}),
+        FileChange("manifests/apps/ingress.web.yaml", "changed", fields=[FieldChange("spec.x", 1, 2)]),
+    ]
+    files = json.loads(format_json({"dev": changes}, {"dev": "staging"}))["dev"]["files"]
+    assert files[0]["content"] == {"kind": "Certificate"}
+    assert "content" not in files[1] and files[1]["fields"] == [{"path": "spec.x", "before": 1, "after": 2}]
