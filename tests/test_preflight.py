@@ -135,6 +135,15 @@ FIXTURES = {
             whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}}),
         ],
     ),
+    # issue 18: a consumer naming a TLS Secret that exists only in another namespace
+    "D9": (
+        [
+            *PKI,
+            cert("web", ns="cert-manager", dnsNames=["a.example.com"]),
+            ingress("web", "a.example.com", ["a.example.com"]),
+        ],
+        [*PKI, cert("web", ns="apps", dnsNames=["a.example.com"]), ingress("web", "a.example.com", ["a.example.com"])],
+    ),
     # issue 19: a hand-written Whizard object with a client CA (components/whizard.py CLIENT_CA)
     "G5": (
         [whizard("Gateway", {"webConfig": {"httpServerTLSConfig": {**WTLS, "clientCASecret": WCA}}})],

@@ -519,6 +519,35 @@ def ingress_tls_hosts_match_rules(view: StackView) -> Findings:
             yield ingress, "a tls entry without secretName serves the controller's default certificate: name the Secret"
 
 
+def _tls_secret_refs(view: StackView) -> Iterator[tuple[Obj, str, str]]:
+    """(consumer, namespace it reads in, Secret name) of every Ingress TLS entry and same-namespace Gateway API
+    certificateRef: both read Secrets of their own namespace only (networking/v1 IngressTLS; Gateway API
+    SecretObjectReference without namespace)."""
+    for ingress in view.of("Ingress"):
+        for entry in ingress.spec.get("tls") or []:
+            if entry.get("secretName"):
+                yield ingress, ingress.namespace or "default", entry["secretName"]
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners") or []:
+            for ref in (listener.get("tls") or {}).get("certificateRefs") or []:
+                if ref.get("name") and ref.get("namespace") in (None, gateway.namespace):
+                    yield gateway, gateway.namespace or "default", ref["name"]
+
+
+@rule("D9", "error", "a TLS Secret is read in the namespace where it is written")
+def tls_secret_in_the_consumers_namespace(view: StackView) -> Findings:
+    for consumer, namespace, secret in _tls_secret_refs(view):
+        if _secret_producers(view, namespace, secret):
+            continue
+        elsewhere = sorted({c.namespace or "" for c in _certificates(view) if c.spec.get("secretName") == secret})
+        if elsewhere:
+            yield (
+                consumer,
+                f"Secret {secret!r} is written only in {', '.join(elsewhere)}, and {consumer.kind} reads Secrets of "
+                f"{namespace!r}: issue the Certificate in {namespace!r} or replicate the Secret there",
+            )
+
+
 @rule("NGINX", "warning", "ingress-nginx is retired")
 def ingress_nginx_is_retired(view: StackView) -> Findings:
     for ingress in view.of("Ingress"):
