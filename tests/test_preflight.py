@@ -122,6 +122,16 @@ def whizard(kind, spec, ns="kubesphere-monitoring-system"):
     }
 
 
+def _kubesphere_config(monitoring: dict) -> dict:
+    document = json.dumps({"observability": {"monitoring": monitoring}})  # JSON is YAML too
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "kubesphere-config", "namespace": "kubesphere-system"},
+        "data": {"kubesphere.yaml": document},
+    }
+
+
 WTLS = {"certSecret": {"name": "whizard-tls", "key": "tls.crt"}, "keySecret": {"name": "whizard-tls", "key": "tls.key"}}
 WCA = {"name": "whizard-tls", "key": "ca.crt"}
 
@@ -134,6 +144,11 @@ FIXTURES = {
             cert("whizard-tls", ns="kubesphere-monitoring-system"),
             whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}}),
         ],
+    ),
+    # issue 18: a kubesphere-config pointing at https without the CA it must trust
+    "V2": (
+        [_kubesphere_config({"endpoint": "https://q:10902"})],
+        [_kubesphere_config({"endpoint": "https://q:10902", "httpClientConfig": {"tlsConfig": {"caFile": "/ca.crt"}}})],
     ),
     # issue 18: a consumer naming a TLS Secret that exists only in another namespace
     "D9": (

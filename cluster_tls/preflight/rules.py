@@ -1008,6 +1008,43 @@ def tls_verification_on(view: StackView) -> Findings:
             yield f"resource {resource}", "sets insecureSkipVerify: true: verify against the CA instead"
 
 
+# kubesphere.yaml's clients of Whizard (components/whizard.py tls_client_config): endpoint and its TLS settings.
+KUBESPHERE_CLIENTS = (
+    (("observability", "monitoring", "endpoint"), ("observability", "monitoring", "httpClientConfig", "tlsConfig")),
+    (("alerting", "thanosRulerEndpoint"), ("alerting", "thanosRulerHTTPClientConfig", "tlsConfig")),
+)
+
+
+def _at(document: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
+@rule("V2", "warning", "an https endpoint in kubesphere.yaml names the CA it trusts")
+def kubesphere_https_has_a_ca(view: StackView) -> Findings:
+    from ..stackfile import StackFileError, load_bounded
+
+    for config in view.of("ConfigMap"):
+        text = (config.body.get("data") or {}).get("kubesphere.yaml")
+        if not isinstance(text, str) or text == REDACTED:
+            continue
+        try:
+            document = load_bounded(text, strict_keys=False)
+        except (StackFileError, yaml.YAMLError):
+            continue
+        for endpoint_path, tls_path in KUBESPHERE_CLIENTS:
+            endpoint, tls = _at(document, endpoint_path), _at(document, tls_path) or {}
+            if isinstance(endpoint, str) and endpoint.startswith("https://") and isinstance(tls, dict):
+                if not tls.get("caFile") and tls.get("insecureSkipVerify") is not True:
+                    yield (
+                        config,
+                        f"{'.'.join(endpoint_path)} is https with no tlsConfig.caFile: KubeSphere verifies it against "
+                        "the system roots, which a private CA's certificate fails ('certificate signed by unknown "
+                        "authority'); set caFile to the CA it is issued from",
+                    )
+
+
 # --- G. Whizard -----------------------------------------------------------------------------------------------
 
 WHIZARD = "monitoring.whizard.io"
