@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from preview_process import REPO, RUN_CLI
 from report import header, write
-
-REPO = Path(__file__).resolve().parent.parent
-RUN_CLI = "import sys; from cluster_tls.cli import entry_point; sys.exit(entry_point())"
 
 
 def gateway_stack(hosts: int, other_mib: float) -> str:

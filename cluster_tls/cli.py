@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from . import __version__
 from .components import secret_guard
-from .components.model import ArgsError, validation_problems
+from .components.model import ArgsError
 from .diffing import DiffInputError, format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_stack
@@ -100,12 +100,8 @@ _ONE_SHOT_PROCESS = False
 
 def _validation_lines(error: ArgsError) -> str:
     """One line per problem, naming the model, the field path and the value, never pydantic's dump (issue 18)."""
-    lines = []
-    for path, message, value in validation_problems(error):
-        got = f" (got {value!r:.80})" if isinstance(value, str | int | float | bool) else ""
-        lines.append(f"  - {error.title}.{path or '(the arguments)'}: {message}{got}")
     guard = secret_guard.active()  # the stack program's secrets, if it ran
-    text = "\n".join(lines)
+    text = "\n".join(f"  - {line}" for line in error.lines)
     return guard.redact(text) if guard is not None else text
 
 

@@ -57,45 +57,46 @@ def validation_problems(error: ValidationError | ArgsError) -> list[tuple[str, s
 
 class ArgsError(Exception):
     """Args refused, one line per problem: the model, the field path, what is wrong and the value given (unless it
-    is a secret), instead of pydantic's dump of three lines a problem (issue 20). Not a ValueError: raised from the
-    outermost model's validator, it must not be taken for one of that model's own problems."""
+    is a secret), instead of pydantic's dump of three lines a problem (issue 20). Raised by the outermost model's
+    `__init__`/`model_validate` (Spec); a model built inside another's validation reports through that one."""
 
     def __init__(self, model: type[BaseModel], validation: ValidationError):
         self.validation = validation
         self.title = model.__name__
         lines = []
         for problem, (path, message, value) in zip(validation.errors(), validation_problems(validation), strict=True):
-            secret = _secret_field(model, problem["loc"]) or isinstance(value, SecretStr)
+            along = fields_along(model, problem["loc"])
+            secret = any(inputs.is_secret_annotation(f.annotation) for f in along) or isinstance(value, SecretStr)
             got = f" (got {shown(repr(value))})" if isinstance(value, str | int | float) and not secret else ""
             lines.append(f"{self.title}.{path or '(the arguments)'}: {message}{got}")
+        self.lines = lines
         super().__init__("\n".join(lines))
 
     def errors(self) -> list[Any]:
         return list(self.validation.errors())
 
 
-def _secret_field(model: type[BaseModel], loc: tuple[int | str, ...]) -> bool:
-    """Whether `loc` is in a SecretStr field of `model` (its value is never echoed)."""
-    current: Any = model
+def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model an annotation holds (`X | None`, `list[X]`, ...), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(model_in, getattr(annotation, "__args__", ())) if m is not None), None)
+
+
+def fields_along(model: type[BaseModel], loc: tuple[int | str, ...] | list[Any]) -> list[Any]:
+    """The fields a validation error's location passes through, by name or alias (list indices skipped: the
+    item's model is the list's); it stops where the location names no field."""
+    found: list[Any] = []
+    current: type[BaseModel] | None = model
     for part in loc:
-        fields = getattr(current, "model_fields", None)
-        if fields is None or not isinstance(part, str):
+        if isinstance(part, int):
             continue
-        field = next((f for n, f in fields.items() if part in (n, f.alias)), None)
+        fields = current.model_fields if current is not None else {}
+        field = next((f for n, f in fields.items() if str(part) in (n, f.alias)), None)
         if field is None:
-            return False
-        if inputs.is_secret_annotation(field.annotation):
-            return True
-        current = next(
-            (t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None
-        )
-    return False
-
-
-def _types_in(annotation: Any) -> list[Any]:
-    found = [annotation]
-    for arg in getattr(annotation, "__args__", ()):
-        found += _types_in(arg)
+            break
+        found.append(field)
+        current = model_in(field.annotation)
     return found
 
 

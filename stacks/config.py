@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from cluster_tls.components.echo import shown
 from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.inputs import is_secret_annotation
 from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
-from cluster_tls.components.model import ArgsError, DnsLabel, Spec, repeated
+from cluster_tls.components.model import ArgsError, DnsLabel, Spec, fields_along, model_in, repeated
 from cluster_tls.components.names import BUILT_IN_NAMESPACES
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
@@ -166,18 +165,12 @@ class LoadedStack:
         return StackConfigError(pulumi.get_stack(), [self.guard.redact(p) for p in problems])
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next((m for m in map(_model_in, typing.get_args(annotation)) if m is not None), None)
-
-
 def _known_keys(parents: list[str]) -> list[str]:
     """The keys allowed beside an unknown key at `parents` (alias path), for a "did you mean" hint."""
     model: type[BaseModel] | None = StackConfig
     for key in parents:
         fields = {(f.alias or n): f for n, f in model.model_fields.items()} if model else {}
-        model = _model_in(fields[key].annotation) if key in fields else None
+        model = model_in(fields[key].annotation) if key in fields else None
     return [f.alias or n for n, f in model.model_fields.items()] if model else []
 
 
@@ -340,22 +333,15 @@ def _opaque_offline_secrets(raw: dict[str, Any], secret_keys: set[str]) -> list[
 
 def _field_at(loc: tuple) -> Any:
     """The pydantic field a validation error location points at, if it names one."""
-    model: type[BaseModel] | None = StackConfig
-    field = None
-    for part in loc:
-        fields = {(f.alias or n): f for n, f in model.model_fields.items()} if model else {}
-        field = fields.get(str(part))
-        if field is None:
-            return None
-        model = _model_in(field.annotation)
-    return field
+    along = fields_along(StackConfig, loc)
+    return along[-1] if along and len(along) == sum(not isinstance(p, int) for p in loc) else None
 
 
 def _secret_stand_in(annotation: Any) -> Any:
     """The placeholder for a missing secret field, or a mapping of them for a model of only secret fields."""
     if is_secret_annotation(annotation):
         return OFFLINE_SECRET_PLACEHOLDER
-    model = _model_in(annotation)
+    model = model_in(annotation)
     if model is None:
         return None
     required = {(f.alias or n): f for n, f in model.model_fields.items() if f.is_required()}

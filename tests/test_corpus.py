@@ -67,21 +67,20 @@ def test_hand_written_objects(case):
 
 
 def _project(tmp_path: Path, config: dict[str, Any], program: str | None = None) -> Path:
-    (tmp_path / "Pulumi.yaml").write_text(
-        "name: corpus\nruntime: python\n" if program else "name: cluster-tls\nruntime: python\n"
-    )
-    (tmp_path / "stacks").mkdir(exist_ok=True)
+    """This project's layout for a stack file (`stacks/`); another team's for a program (its own name, stack file
+    beside Pulumi.yaml, the program as a module)."""
+    stacks = tmp_path if program else tmp_path / "stacks"
+    stacks.mkdir(exist_ok=True)
+    project = "name: corpus\n" if program else "name: cluster-tls\nstackConfigDir: stacks\n"
+    (tmp_path / "Pulumi.yaml").write_text(project + "runtime: python\n")
+    (stacks / "Pulumi.c.yaml").write_text(yaml.safe_dump({"config": config}))
     if program:
-        (tmp_path / "Pulumi.c.yaml").write_text(yaml.safe_dump({"config": config}))
         (tmp_path / "corpus_program.py").write_text(program)
-    else:
-        (tmp_path / "Pulumi.yaml").write_text("name: cluster-tls\nruntime: python\nstackConfigDir: stacks\n")
-        (tmp_path / "stacks" / "Pulumi.c.yaml").write_text(yaml.safe_dump({"config": config}))
     return tmp_path
 
 
-def _check(capsys, argv: list[str]) -> tuple[int, list[tuple[str, str, str]], str]:
-    code = main([*argv, "check", "--stack", "c", "--format", "json"] if "--program" not in argv else argv)
+def _check(capsys, project: Path, *program: str) -> tuple[int, list[tuple[str, str, str]], str]:
+    code = main(["--project-dir", str(project), "check", *program, "--stack", "c", "--format", "json"])
     out, err = capsys.readouterr()
     if code == 2:
         return code, [], err
@@ -102,8 +101,7 @@ def _judge_run(case: dict[str, Any], code: int, findings: list[tuple[str, str, s
 
 @pytest.mark.parametrize("case", STACKS["cases"], ids=_ids(STACKS["cases"]))
 def test_stack_files(case, tmp_path, capsys):
-    project = _project(tmp_path, case["config"])
-    _judge_run(case, *_check(capsys, ["--project-dir", str(project)]))
+    _judge_run(case, *_check(capsys, _project(tmp_path, case["config"])))
 
 
 @pytest.mark.parametrize("case", PROGRAMS["cases"], ids=_ids(PROGRAMS["cases"]))
@@ -111,18 +109,7 @@ def test_other_programs(case, tmp_path, capsys, monkeypatch):
     project = _project(tmp_path, case.get("config", {}), case["program"])
     monkeypatch.syspath_prepend(str(project))
     monkeypatch.delitem(sys.modules, "corpus_program", raising=False)  # each case its own program
-    argv = [
-        "--project-dir",
-        str(project),
-        "check",
-        "--program",
-        "corpus_program:build",
-        "--stack",
-        "c",
-        "--format",
-        "json",
-    ]
-    _judge_run(case, *_check(capsys, argv))
+    _judge_run(case, *_check(capsys, project, "--program", "corpus_program:build"))
 
 
 def test_the_corpus_has_sixty_cases_with_fifteen_correct_ones_each_citing_its_source():

@@ -978,6 +978,20 @@ def no_plain_secrets(view: StackView) -> Findings:
 # --- verification ---------------------------------------------------------------------------------------------
 
 
+_NOT_YAML = object()
+
+
+def _text_document(text: str) -> Any:
+    """A document held as text (kubesphere.yaml in a ConfigMap), in any YAML syntax, flow and JSON included, read
+    within the stack reader's bounds; _NOT_YAML when it is not one."""
+    from ..stackfile import StackFileError, load_bounded
+
+    try:
+        return load_bounded(text, strict_keys=False)
+    except (StackFileError, yaml.YAMLError):
+        return _NOT_YAML
+
+
 def _skips_verification(value) -> bool:
     if isinstance(value, dict):
         return value.get("insecureSkipVerify") is True or any(_skips_verification(v) for v in value.values())
@@ -985,12 +999,8 @@ def _skips_verification(value) -> bool:
         return any(_skips_verification(v) for v in value)
     if not isinstance(value, str) or "insecureSkipVerify" not in value:
         return False
-    # A document held as text (kubesphere.yaml in a ConfigMap) in any YAML syntax, flow and JSON included.
-    from ..stackfile import StackFileError, load_bounded
-
-    try:
-        document = load_bounded(value, strict_keys=False)
-    except (StackFileError, yaml.YAMLError):
+    document = _text_document(value)
+    if document is _NOT_YAML:
         return bool(re.search(r"""["']?insecureSkipVerify["']?\s*:\s*["']?true""", value))
     return isinstance(document, (dict, list)) and _skips_verification(document)
 
@@ -1008,13 +1018,6 @@ def tls_verification_on(view: StackView) -> Findings:
             yield f"resource {resource}", "sets insecureSkipVerify: true: verify against the CA instead"
 
 
-# kubesphere.yaml's clients of Whizard (components/whizard.py tls_client_config): endpoint and its TLS settings.
-KUBESPHERE_CLIENTS = (
-    (("observability", "monitoring", "endpoint"), ("observability", "monitoring", "httpClientConfig", "tlsConfig")),
-    (("alerting", "thanosRulerEndpoint"), ("alerting", "thanosRulerHTTPClientConfig", "tlsConfig")),
-)
-
-
 def _at(document: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         document = document.get(key) if isinstance(document, dict) else None
@@ -1023,17 +1026,12 @@ def _at(document: Any, path: tuple[str, ...]) -> Any:
 
 @rule("V2", "warning", "an https endpoint in kubesphere.yaml names the CA it trusts")
 def kubesphere_https_has_a_ca(view: StackView) -> Findings:
-    from ..stackfile import StackFileError, load_bounded
+    from ..components.kubesphere_config import TARGETS  # kubesphere.yaml's clients of Whizard
 
     for config in view.of("ConfigMap"):
         text = (config.body.get("data") or {}).get("kubesphere.yaml")
-        if not isinstance(text, str) or text == REDACTED:
-            continue
-        try:
-            document = load_bounded(text, strict_keys=False)
-        except (StackFileError, yaml.YAMLError):
-            continue
-        for endpoint_path, tls_path in KUBESPHERE_CLIENTS:
+        document = _text_document(text) if isinstance(text, str) and text != REDACTED else _NOT_YAML
+        for endpoint_path, tls_path in TARGETS if document is not _NOT_YAML else ():
             endpoint, tls = _at(document, endpoint_path), _at(document, tls_path) or {}
             if isinstance(endpoint, str) and endpoint.startswith("https://") and isinstance(tls, dict):
                 if not tls.get("caFile") and tls.get("insecureSkipVerify") is not True:
