@@ -51,6 +51,10 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _secret_in(mapping: dict[str, Any], *keys: str) -> bool:
+    return any(isinstance(mapping.get(key), Secret) for key in keys)
+
+
 def is_kubernetes_object(reg: Registration) -> bool:
     return reg.custom and reg.type.startswith("kubernetes:") and reg.type != RELEASE_TYPE
 
@@ -110,8 +114,9 @@ def kubernetes_objects(evaluation: Evaluation) -> list[KubernetesObject]:
                 value = body.get(field)
                 if isinstance(value, Secret) and isinstance(value.reveal(), dict):
                     body[field] = {key: Secret(item) for key, item in value.reveal().items()}
-        metadata = redact(body.get("metadata") or {})
-        if not isinstance(metadata, dict):  # secret metadata: the file is named by the Pulumi resource name
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict) or _secret_in(metadata, "name", "namespace"):
+            # a secret name or namespace: the file is named by the Pulumi resource name
             metadata = {"name": reg.name, "namespace": "_secret"}
         name = metadata.get("name") or reg.name
         # The type token `kubernetes:<apiVersion>:<kind>` names the object even where its inputs are secret.
@@ -134,10 +139,11 @@ def helm_releases(evaluation: Evaluation) -> list[HelmRelease]:
     for reg in evaluation.of_type(RELEASE_TYPE):
         inputs = reg.inputs
         repository = (inputs.get("repositoryOpts") or {}).get("repo")
+        secret_place = _secret_in(inputs, "name", "namespace")  # then the folder is named by the resource name
         releases.append(
             HelmRelease(
-                name=inputs.get("name") or reg.name,
-                namespace=inputs.get("namespace") or "default",
+                name=reg.name if secret_place else inputs.get("name") or reg.name,
+                namespace="_secret" if secret_place else inputs.get("namespace") or "default",
                 chart=inputs["chart"],
                 version=inputs.get("version"),
                 repository=repository,

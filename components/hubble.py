@@ -26,7 +26,18 @@ from .context import ClusterContext
 from .helm import ChartRepository, helm_release
 from .inputs import Given
 from .merge import deep_merge
-from .model import DnsLabel, DnsName, IPAddress, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, repeated
+from .model import (
+    DnsLabel,
+    DnsName,
+    IPAddress,
+    K8sName,
+    PinnedVersion,
+    ReleaseName,
+    Spec,
+    StackKey,
+    StrictInt,
+    repeated,
+)
 from .names import child_name
 from .plan import ObjectClaim, certificate_claims
 from .selfsigned_ca import CABundleRef, SelfSignedCAChain, SelfSignedCAChainArgs
@@ -214,7 +225,7 @@ class HubbleTLSArgs(ComponentArgs):
     issuer: Given[IssuerRef] | None = Field(
         default=None, description="An existing CA issuer; unset builds a SelfSignedCAChain."
     )
-    issuer_from: str | None = Field(
+    issuer_from: StackKey | None = Field(
         default=None, description="In a stack: take the issuer of this component (e.g. privateCa)."
     )
     ca: SelfSignedCAChainArgs | None = Field(

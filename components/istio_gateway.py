@@ -25,7 +25,18 @@ from .helm import ChartRepository, helm_release
 from .hosts import CertificateNames, covered
 from .inputs import Given
 from .links import LinkError
-from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, repeated, version_tuple
+from .model import (
+    DnsLabel,
+    DnsName,
+    K8sName,
+    PinnedVersion,
+    ReleaseName,
+    Spec,
+    StackKey,
+    StrictInt,
+    repeated,
+    version_tuple,
+)
 from .plan import ObjectClaim, certificate_claims
 from .routes import Backend, GatewaySpec, HttpRoute, register_gateway_api
 
@@ -109,13 +120,13 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
     hosts: Given[list[DnsName]] = Field(min_length=1)
     backend: Backend = Field(description="Where the hosts are routed; backend.namespace defaults to the gateway's.")
     issuer: Given[IssuerRef] | None = Field(default=None, description="Issue the certificate from this issuer.")
-    issuer_from: str | None = Field(
+    issuer_from: StackKey | None = Field(
         default=None, description="In a stack: issue from this component's issuer (privateCa)."
     )
     existing_secret: ExistingSecret | None = Field(
         default=None, description="Or serve a certificate Secret made elsewhere."
     )
-    certificate_from: str | None = Field(
+    certificate_from: StackKey | None = Field(
         default=None, description="In a stack: serve this component's certificate Secret (e.g. dnspod's wildcard)."
     )
     certificate_name: K8sName | None = Field(default=None, description="Certificate/Secret name (default <name>-tls).")
@@ -137,7 +148,7 @@ class IstioHTTPSGatewayArgs(ComponentArgs):
         default=None,
         description="MUTUAL: the private CA whose clients are accepted (default: the serving issuer, if a CA).",
     )
-    client_ca_from: str | None = Field(
+    client_ca_from: StackKey | None = Field(
         default=None, description="In a stack: clientCaIssuer from this component (privateCa)."
     )
     cert_manager_gateway_support: bool = Field(

@@ -314,6 +314,15 @@ Annotations = Annotated[dict[str, str], AfterValidator(_annotations)]
 # Integers from YAML stay integers: `true` and '3' are refused, not coerced to 1 and 3.
 StrictInt = Annotated[int, Strict()]
 K8sName = Annotated[str, AfterValidator(_dns_subdomain)]
+
+
+class Vocabulary:
+    """Marks a field whose values are the package's own words, not free text (see StackKey)."""
+
+
+# A stack key another key refers to (`issuerFrom: privateCa`, `certificateFrom: dnspod`): in a key encrypted as a
+# whole it is not a secret to find in other values, since the package's own names hold it (stacks/config.py).
+StackKey = Annotated[str, Vocabulary()]
 DnsName = Annotated[str, AfterValidator(dns_name)]
 IPAddress = Annotated[str, AfterValidator(_ip_address)]
 GoDuration = Annotated[str, AfterValidator(_go_duration)]

@@ -3,12 +3,19 @@
 Pulumi marks config secret per top-level key; a secret string copied into a name, a subject or free-form Helm
 values is plain text again unless something wraps it. The guard knows the program's secret strings and, as a
 stack transformation (it runs in the program for the real engine and for the mock runtime alike), turns every
-resource input that contains one into `Output.secret`; components wrap their registered outputs the same way.
+string leaf of a resource's inputs that holds one into `Output.secret`; components wrap their registered outputs
+the same way. Only those leaves become secret: the rest of the object stays reviewable in previews, renders and
+diffs, and the preflight rules still judge it (issue 19).
+
+A value holds a secret where the secret stands as a whole word in it: the whole value, or a part of it set off by
+characters that are not letters or digits (`*.<domain>`, `<name>-tls`, `https://<host>:443`). A secret "web" of a
+whole config key set as one secret does not make `webhook` or `cert-manager-webhook` secret (issue 19).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,14 +62,24 @@ def derived_forms(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_SECRET_CHARS}
 
 
+# Word boundaries of any script: a secret must not continue a run of letters or digits on either side.
+_LEFT, _RIGHT = r"(?<![^\W_])", r"(?![^\W_])"
+
+
 class SecretGuard:
     def __init__(self, secrets: Iterable[str]):
         given = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS}
         self.secrets = tuple(sorted({form for secret in given for form in derived_forms(secret)}))
+        # longest first, so that a secret containing another is matched (and redacted) whole
+        longest_first = sorted(self.secrets, key=lambda s: (-len(s), s))
+        alternatives = "|".join(re.escape(s) for s in longest_first)
+        self._pattern = re.compile(f"{_LEFT}(?:{alternatives}){_RIGHT}") if self.secrets else None
 
     def contains(self, value: Any) -> bool:
+        if self._pattern is None:
+            return False
         if isinstance(value, str):
-            return any(secret in value for secret in self.secrets)
+            return self._pattern.search(value) is not None
         if isinstance(value, dict):
             return any(self.contains(k) or self.contains(v) for k, v in value.items())
         if isinstance(value, (list, tuple)):
@@ -70,19 +87,26 @@ class SecretGuard:
         return False
 
     def wrap(self, value: Any) -> Any:
-        """`value` unchanged, or as `Output.secret` if it holds a secret (once resolved, for Outputs)."""
+        """`value` with each leaf that holds a secret as `Output.secret` (once resolved, for Outputs); a mapping
+        whose keys hold one is secret as a whole, since a key cannot be secret on its own."""
         if not self.secrets:
             return value
-        if _contains_output(value):
-            return pulumi.Output.from_input(value).apply(
-                lambda resolved: pulumi.Output.secret(resolved) if self.contains(resolved) else resolved
-            )
+        if isinstance(value, pulumi.Output):
+            return value.apply(self._wrap_resolved)
+        if isinstance(value, dict):
+            if any(self.contains(key) for key in value):
+                return pulumi.Output.secret(value)
+            return {key: self.wrap(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.wrap(item) for item in value]
         return pulumi.Output.secret(value) if self.contains(value) else value
 
+    def _wrap_resolved(self, resolved: Any) -> Any:
+        # The resolved value may hold Outputs itself (an input built from other resources' outputs).
+        return self.wrap(resolved) if _contains_output(resolved) or self.contains(resolved) else resolved
+
     def redact(self, text: str, marker: str = "[secret]") -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, marker)
-        return text
+        return self._pattern.sub(marker, text) if self._pattern is not None else text
 
     def _transformation(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         props = args.props or {}

@@ -29,10 +29,11 @@ from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, Pri
 from .context import ClusterContext
 from .inputs import Given
 from .kubesphere_config import point_at_https
-from .model import DnsLabel, DnsName, K8sName, PinnedVersion, Spec, version_tuple
+from .model import DnsLabel, DnsName, K8sName, PinnedVersion, Spec, StackKey, version_tuple
 from .mount_patch import mount_patch_spec
 from .plan import ObjectClaim, certificate_claims
 from .selfsigned_ca import SelfSignedCAChain, SelfSignedCAChainArgs
+from .whizard_schema import crd_name, has_path, wrong_layout
 
 API_VERSION = "monitoring.whizard.io/v1alpha1"
 PORT = 10902
@@ -110,7 +111,10 @@ class KubeSphereSettings(Spec):
 class WhizardTLSArgs(ComponentArgs):
     """Seed 000: Whizard `whizard` in kubesphere-monitoring-system, CA `whizard-tls-certs`, KubeSphere verifying."""
 
-    whizard_version: PinnedVersion = Field(description="Installed Whizard version: picks the TLS field's path.")
+    whizard_version: PinnedVersion = Field(
+        description="Installed Whizard version: picks the TLS field's path (checked against the installed CRDs where "
+        "the cluster can be read)."
+    )
     namespace: DnsLabel = Field(
         default="kubesphere-monitoring-system", description="Namespace of the Whizard resources."
     )
@@ -122,7 +126,7 @@ class WhizardTLSArgs(ComponentArgs):
     issuer: Given[IssuerRef] | None = Field(
         default=None, description="An existing CA issuer; unset builds a SelfSignedCAChain."
     )
-    issuer_from: str | None = Field(
+    issuer_from: StackKey | None = Field(
         default=None, description="In a stack: take the issuer of this component (e.g. privateCa)."
     )
     ca: SelfSignedCAChainArgs | None = Field(default=None, description="The CA chain built when `issuer` is unset.")
@@ -264,6 +268,8 @@ class WhizardTLS(TLSComponent):
                                        127.0.0.1, in the Whizard namespace
       `<name>-<kind>-tls`              server-side-apply patches of the existing Whizard resources (fixed field
                                        manager `cluster-tls`; deleting them gives the fields back, never the object)
+      `<name>-<kind>-crd`              the resource's installed CRD, read: a `whizard_version` whose TLS path it
+                                       lacks is refused before the patch (whizard_schema.py)
       with `kubesphere`:
       `<name>-kubesphere-client`       Certificate in kubesphere-system whose Secret carries ca.crt for
                                        ks-apiserver (the CA reaches that namespace with it)
@@ -282,6 +288,29 @@ class WhizardTLS(TLSComponent):
     endpoints: pulumi.Output[dict[str, Any]]
     kubesphere_config_changes: pulumi.Output[list[str]]
     insecure: pulumi.Output[bool]
+
+    def _installed_crd(self, component: str) -> k8s.apiextensions.v1.CustomResourceDefinition:
+        """The resource's CRD as the cluster has it (read at preview and up; see whizard_schema.py)."""
+        kind = KINDS[component]
+        return k8s.apiextensions.v1.CustomResourceDefinition.get(
+            self.child_name(f"{APPS[component]}-crd"), crd_name(kind), opts=pulumi.ResourceOptions(parent=self)
+        )
+
+    def _patch_spec(
+        self, crd: Any, kind: str, path: tuple[str, ...], version: str, tls: dict[str, Any], unchecked: list[str]
+    ) -> dict[str, Any]:
+        problem = wrong_layout(crd, kind, path, version)
+        if problem is not None:  # raised before the patch registers: nothing is patched
+            raise ValueError(f"WhizardTLS {self._resource_name!r}: {problem}")
+        if has_path(crd, path) is None and not unchecked:
+            unchecked.append(kind)
+            pulumi.log.warn(
+                f"WhizardTLS {self._resource_name!r}: whizardVersion {version!r} is taken on trust here (no cluster "
+                "to read its CRDs); `pulumi preview` and `pulumi up` against the cluster check it against the "
+                "installed CRDs",
+                resource=self,
+            )
+        return _nested(path, tls)
 
     def __init__(
         self,
@@ -319,15 +348,20 @@ class WhizardTLS(TLSComponent):
             "keySecret": {"name": args.certificate_name, "key": "tls.key"},
         }
         patches = []
+        unchecked: list[str] = []
         for component in args.components.selected():
-            kind = KINDS[component]
+            kind, path = KINDS[component], args.tls_path(component)
             patches.append(
                 k8s.apiextensions.CustomResourcePatch(
                     self.child_name(f"{APPS[component]}-tls"),
                     api_version=API_VERSION,
                     kind=kind,
                     metadata={"name": args.instance, "namespace": args.namespace, "annotations": dict(FIELD_MANAGER)},
-                    spec=_nested(args.tls_path(component), tls),
+                    spec=self._installed_crd(component).spec.apply(
+                        lambda crd, kind=kind, path=path: self._patch_spec(
+                            crd, kind, path, args.whizard_version, tls, unchecked
+                        )
+                    ),
                     opts=self.child_opts(leaf),
                 )
             )

@@ -11,8 +11,9 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -26,7 +27,7 @@ from cluster_tls.components.echo import shown
 from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.inputs import is_secret_annotation
 from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
-from cluster_tls.components.model import ArgsError, DnsLabel, Spec, fields_along, model_in, repeated
+from cluster_tls.components.model import ArgsError, DnsLabel, Spec, Vocabulary, fields_along, model_in, repeated
 from cluster_tls.components.names import BUILT_IN_NAMESPACES
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
@@ -236,16 +237,6 @@ def _secret_fields_set(model: BaseModel, path: tuple[str, ...] = ()) -> list[tup
     return found
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def _at(value: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         if isinstance(value, dict):
@@ -272,14 +263,42 @@ def _secure_paths_on_disk(project: str) -> dict[str, list[tuple[str, ...]]]:
         return {}
 
 
+def _words(annotation: Any) -> set[str] | None:
+    """The package's own words a field takes (`Literal[...]`, an enum, a StackKey), or None for free text."""
+    if get_origin(annotation) is Literal:
+        return {str(a) for a in get_args(annotation)}
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return {str(member.value) for member in annotation}
+    if get_origin(annotation) is Annotated:
+        if any(isinstance(m, Vocabulary) for m in annotation.__metadata__):
+            return {f.alias or n for n, f in StackConfig.model_fields.items()}
+        return _words(get_args(annotation)[0])
+    options = [_words(a) for a in get_args(annotation) if a is not type(None)]  # `X | None`, `list[X]`
+    return set().union(*options) if options and None not in options else None
+
+
+def _free_text(value: Any, loc: tuple[str, ...]) -> list[str]:
+    """The strings of a secret key or field, but for the package's own words: a choice such as `dnspod` or
+    `ClusterIssuer` is a word of the package's names and templates (`cert-manager-webhook-dnspod`), which no
+    matching could keep secret without hiding the package's own text (issue 19). The choice itself stays
+    encrypted in the stack file and secret in Pulumi's config; a value that is no such word stays free text."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _free_text(v, (*loc, str(k)))]
+    if isinstance(value, list):
+        return [s for v in value for s in _free_text(v, loc)]
+    if not isinstance(value, str):
+        return []
+    along = fields_along(StackConfig, loc)
+    words = _words(along[-1].annotation) if along and len(along) == len(loc) else None
+    return [] if words is not None and value in words else [value]
+
+
 def secret_strings(raw: dict[str, Any], secret_keys: set[str], paths: dict[str, list[tuple[str, ...]]]) -> list[str]:
     values: list[str] = []
     for key in secret_keys:
         inner = paths.get(f"{PROJECT}:{key}")
-        if inner:
-            values += [s for path in inner for s in _strings(_at(raw[key], path))]
-        else:
-            values += _strings(raw[key])
+        for path in inner or [()]:
+            values += _free_text(_at(raw[key], path), (key, *path))
     return values
 
 

@@ -112,7 +112,8 @@ def test_secrets_render_only_as_the_redaction_marker(tmp_path):
     assert "hunter2-plaintext" not in text
     secret = yaml.safe_load(files["manifests/cert-manager/secret.core.dnspod-credentials.yaml"])
     assert secret["stringData"] == {"secretKey": "[secret]"}
-    assert files["helm/cert-manager/webhook/values.yaml"] == "'[secret]'\n"
+    # only the secret leaf: the rest of the values stays reviewable, as the engine keeps it (issue 19)
+    assert files["helm/cert-manager/webhook/values.yaml"] == "clusterIssuer:\n  secretKey: '[secret]'\n"
 
 
 def test_preview_lists_types_names_parents_objects_and_counts(capsys):

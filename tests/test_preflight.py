@@ -428,6 +428,24 @@ FIXTURES = {
             cert("tls-cacert", ns="istio-system", issuer="ca", commonName="client ca", isCA=True),
         ],
     ),
+    # issue 18: the istio/gateway chart labels its pods istio: <release name without "istio-">
+    "F8": (
+        [{**release("gateway", {}, ns="istio-system"), "name": "edge"}, istio_gateway("gw", "tls", ["a.example.com"])],
+        [
+            {**release("gateway", {}, ns="istio-system"), "name": "edge"},
+            istio_gateway("gw", "tls", ["a.example.com"], selector={"istio": "edge", "app": "edge"}),
+        ],
+    ),
+    "F8a": (
+        [
+            {**release("istio/gateway", {}, ns="istio-ingress"), "name": "istio-ingress"},
+            istio_gateway("gw", "tls", ["a.example.com"], selector={"istio": "istio-ingress"}),
+        ],
+        [
+            {**release("istio/gateway", {}, ns="istio-ingress"), "name": "istio-ingress"},
+            istio_gateway("gw", "tls", ["a.example.com"], selector={"istio": "ingress"}),
+        ],
+    ),
     "IST0145": (
         [istio_gateway("one", "one-tls", ["a.example.com"]), istio_gateway("two", "two-tls", ["a.example.com"])],
         [istio_gateway("one", "one-tls", ["a.example.com"]), istio_gateway("two", "two-tls", ["b.example.com"])],

@@ -128,6 +128,17 @@ def _leaks(evaluation: Evaluation, error: str, canary: str) -> list[str]:
     return places
 
 
+def _secret_texts(value) -> str:
+    """The text of every secret in `value`, wherever it is nested."""
+    if isinstance(value, Secret):
+        return str(value.reveal())
+    if isinstance(value, dict):
+        return "".join(_secret_texts(v) for v in value.values())
+    if isinstance(value, list):
+        return "".join(_secret_texts(v) for v in value)
+    return ""
+
+
 def _cases():
     cases = []
     for stack in PROJECT.stacks():
@@ -201,12 +212,7 @@ def test_secret_fields_and_secret_helm_values_stay_secret(tmp_path, path, kind, 
     if key != "kubernetes" or not whole_key:
         assert not error, error
         # and the value did arrive, as a secret
-        revealed = [
-            reg.name
-            for reg in evaluation.registrations
-            for value in reg.inputs.values()
-            if isinstance(value, Secret) and canary in str(value.reveal())
-        ]
+        revealed = [reg.name for reg in evaluation.registrations if canary in _secret_texts(reg.inputs)]
         assert revealed, f"{'.'.join(path)} reached no resource"
 
 
@@ -277,3 +283,27 @@ def test_a_secret_that_contains_another_is_redacted_whole():
 
     guard = SecretGuard(["Tenant", "Tenant.Key-2"])
     assert guard.redact("id Tenant.Key-2 and Tenant") == "id [secret] and [secret]"
+
+
+def test_a_key_secret_as_a_whole_keeps_the_packages_own_words_and_objects_reviewable(tmp_path):
+    # issue 19: with `istioGateway` encrypted as a whole, each of its strings was a secret found by substring:
+    # `certificateFrom: dnspod` made the webhook chart and everything named "...dnspod..." secret, and the
+    # preflight crashed on a secret chart name. Its own values stay secret; the package's words do not.
+    entries = stack_entries(PROJECT, "staging")
+    gateway = entries["cluster-tls:istioGateway"]
+    evaluation, error = _run_with_canary(
+        tmp_path, "staging", "istioGateway", ("name",), gateway["name"] + "-shop", whole_key=True
+    )
+    assert not error, error
+    files = render_files(evaluation)
+    assert "helm/cert-manager/cert-manager-webhook-dnspod/release.yaml" in files
+    assert not [path for path in files if "[secret]" in path]
+    release = yaml.safe_load(files["helm/cert-manager/cert-manager-webhook-dnspod/release.yaml"])
+    assert release["chart"] == "cert-manager-webhook-dnspod"
+    from cluster_tls.preflight import run_rules
+    from cluster_tls.preflight.view import from_evaluation
+
+    findings = run_rules(from_evaluation(evaluation, production=False))
+    assert not [f for f in findings if f.severity == "error"], findings
+    # the gateway's own free text stays secret: its hosts are nowhere in plain text
+    assert gateway["hosts"][0] not in _everything_plain(evaluation, error)

@@ -15,7 +15,7 @@ from cluster_tls.components.model import ArgsError
 from cluster_tls.components.plan import PlanError
 from cluster_tls.components.whizard import WhizardTLS, WhizardTLSArgs
 from cluster_tls.manifests import dump_yaml, kubernetes_objects, render_files
-from cluster_tls.mockrun import SAMPLES
+from cluster_tls.mockrun import SAMPLES, Evaluation
 from cluster_tls.stackfile import Project
 from tests.support.pki import CertManager
 from tests.support.tls_loopback import OneShotServer, client_context, plaintext_request, server_context, tls_request
@@ -161,8 +161,9 @@ def test_kubesphere_gets_the_ca_mounted_and_its_config_points_at_https(run):
     }
     config = evaluation.named("whizard-kubesphere-config")
     assert config.inputs["metadata"]["annotations"]["pulumi.com/patchForce"] == "true"
-    assert repr(config.inputs["data"]) == "[secret]"  # the document holds KubeSphere's own secrets
-    document = yaml.safe_load(config.inputs["data"].reveal()["kubesphere.yaml"])
+    # the document holds KubeSphere's own secrets: secret as a value, its key stays reviewable
+    assert repr(config.inputs["data"]) == "{'kubesphere.yaml': [secret]}"
+    document = yaml.safe_load(config.inputs["data"]["kubesphere.yaml"].reveal())
     endpoint = f"https://query-frontend-whizard-operated.{NS}.svc:10902"
     tls = {"caFile": "/etc/kubesphere/whizard-tls/ca.crt", "insecureSkipVerify": False}
     assert document["observability"]["monitoring"] == {"endpoint": endpoint, "httpClientConfig": {"tlsConfig": tls}}
@@ -290,3 +291,49 @@ def test_the_patch_check_still_catches_unknown_fields(schemas):
     assert schemas.patch_errors(bad) != []
     good = {**bad, "spec": {"template": {"spec": {"volumes": []}}}}
     assert schemas.patch_errors(good) == []
+
+
+# issue 19: a wrong whizardVersion made the API server prune the TLS block silently. Against a cluster the
+# component reads each resource's installed CRD (the real ones here, ../shared/schemas/crds/whizard) and refuses.
+CRD_FOLDERS = {"v0.9.0": "v0.9.0-legacy", "v0.10.3": "v0.10.3"}
+PLURALS = {"QueryFrontend": "queryfrontends", "Query": "queries", "Router": "routers", "Gateway": "gateways"}
+
+
+def installed_crds(shared: Path, installed: str) -> dict:
+    """The offline runner's live objects: the CRDs a cluster with Whizard `installed` serves."""
+    folder = shared / "schemas" / "crds" / "whizard" / CRD_FOLDERS[installed]
+    live = {}
+    for plural in PLURALS.values():
+        crd = yaml.safe_load((folder / f"monitoring.whizard.io_{plural}.yaml").read_text())
+        live[("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", f"{plural}.monitoring.whizard.io")] = {
+            "spec": crd["spec"]
+        }
+    return live
+
+
+@pytest.mark.parametrize("installed,said", [("v0.9.0", "v0.10.3"), ("v0.10.3", "v0.9.0")])
+def test_a_version_whose_path_the_installed_crds_lack_is_refused_before_any_patch(run, shared, installed, said):
+    evaluation = Evaluation()
+    with pytest.raises(Exception) as refused:
+        run(build({"whizardVersion": said}), live_objects=installed_crds(shared, installed), evaluation=evaluation)
+    message = str(refused.value)
+    assert f"whizardVersion '{said}'" in message and "queryfrontends.monitoring.whizard.io" in message, message
+    lower = "<" if installed == "v0.9.0" else ">="
+    assert f"the installed Whizard is {lower} v0.10" in message, message
+    assert patches(evaluation) == {}  # nothing patched: the refusal comes before the patches register
+
+
+@pytest.mark.parametrize("installed", ["v0.9.0", "v0.10.3"])
+def test_the_installed_version_is_patched_without_a_caveat(run, shared, installed):
+    evaluation = run(
+        build({"whizardVersion": installed, "components": {"gateway": True}}),
+        live_objects=installed_crds(shared, installed),
+    )
+    assert sorted(patches(evaluation)) == ["Gateway", "Query", "QueryFrontend", "Router"]
+    assert not [log for log in evaluation.logs if "taken on trust" in log]
+
+
+def test_offline_the_version_is_taken_on_trust_and_the_preview_says_so(run):
+    evaluation = run(build({"whizardVersion": "v0.10.3"}))
+    trust = [log for log in evaluation.logs if "taken on trust" in log]
+    assert len(trust) == 1 and trust[0].startswith("warning: WhizardTLS 'whizard': whizardVersion 'v0.10.3'"), trust

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import rules as _rules  # noqa: F401 - registers the rules
 from .engine import RULES, Rule, run_rules
-from .view import Obj, Release, StackView
+from .view import Obj, Release, StackView, Unknown
 
 NOT_INPUTS = {"kubernetes:core/v1:Secret", "kubernetes:core/v1:SecretPatch"}  # their data is secret by design
 UNKNOWN = "[unknown]"  # a value `pulumi preview` cannot know yet
@@ -39,7 +39,7 @@ def plain(value: Any, unknown: type[Exception] | None = None) -> Any:
             try:
                 out[key] = plain(value[key], unknown)
             except unknown:
-                out[key] = UNKNOWN
+                out[key] = Unknown(UNKNOWN)
         return out
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         items = []
@@ -47,7 +47,7 @@ def plain(value: Any, unknown: type[Exception] | None = None) -> Any:
             try:
                 items.append(plain(value[index], unknown))
             except unknown:
-                items.append(UNKNOWN)
+                items.append(Unknown(UNKNOWN))
         return items
     return value
 

@@ -15,7 +15,7 @@ import yaml
 from ..components.hosts import CertificateNames, covered
 from ..components.model import public_suffixes
 from .engine import rule
-from .view import REDACTED, Obj, StackView
+from .view import REDACTED, Obj, Release, StackView, Unknown, all_known, is_known
 
 CERT_MANAGER = "cert-manager.io"
 LE_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
@@ -48,7 +48,7 @@ def _go_duration(text: object) -> timedelta | None:
     from ..components.durations import parse_go_duration
 
     try:
-        return parse_go_duration(text) if isinstance(text, str) and text else None
+        return parse_go_duration(text) if isinstance(text, str) and text and is_known(text) else None
     except ValueError:
         return None
 
@@ -63,9 +63,13 @@ def _groups(objects: Iterable[Obj], key: Callable[[Obj], Hashable]) -> list[tupl
     return sorted(grouped.items(), key=lambda item: str(item[0]))
 
 
-def _copies_into(view: StackView, certificate: Obj, namespace: str | None) -> bool:
-    """Whether a replicator copies the certificate's Secret into `namespace` (see components/replication.py)."""
-    annotations = ((certificate.spec.get("secretTemplate") or {}).get("annotations")) or {}
+def _copies_into(view: StackView, certificate: Obj, namespace: str | None, maybe: bool = False) -> bool:
+    """Whether a replicator copies the certificate's Secret into `namespace` (see components/replication.py); with
+    `maybe`, also where it may (an annotation that decides it is unknown)."""
+    template = certificate.spec.get("secretTemplate") or {}
+    annotations = template.get("annotations") or {}
+    if maybe and not all_known([certificate.spec, template, annotations, *annotations.values()]):
+        return True
     if annotations.get(f"{REFLECTOR}reflection-auto-enabled") == "true":
         auto = _split(annotations.get(f"{REFLECTOR}reflection-auto-namespaces"))
         return not auto or any(re.fullmatch(pattern, namespace or "") for pattern in auto)
@@ -79,6 +83,34 @@ def _copies_into(view: StackView, certificate: Obj, namespace: str | None) -> bo
         labelled = [n for n in view.of("Namespace") if n.name == namespace]
         return any((n.metadata.get("labels") or {}).get(key) == value for n in labelled)
     return False
+
+
+def _maybe(value: Any, expected: Any) -> bool:
+    """`value` is `expected`, or unknown and so may be."""
+    return not is_known(value) or value == expected
+
+
+def _any_maybe(items: Any, test: Callable[[Any], bool]) -> bool:
+    """Some item of `items` passes `test`, or may (the list or an item is unknown)."""
+    return not is_known(items) or any(not is_known(item) or test(item) for item in items)
+
+
+def _written_elsewhere(view: StackView, namespace: str | None, secret: str) -> list[Obj]:
+    """Certificates that write `secret` in a namespace other than `namespace`, when none may write it there: a
+    Certificate whose namespace or secretName is unknown (secret, or not known at preview) might be the one."""
+    if not is_known(secret) or not is_known(namespace):
+        return []
+    maybe_here = [
+        c
+        for c in _certificates(view)
+        if (not is_known(c.namespace) and c.spec.get("secretName") in (secret, None))
+        or (not is_known(c.spec.get("secretName")) and c.namespace in (namespace, None))
+        or (not is_known(c.namespace) and not is_known(c.spec.get("secretName")))
+        or (c.spec.get("secretName") == secret and _copies_into(view, c, namespace, maybe=True))
+    ]
+    if maybe_here or _secret_producers(view, namespace, secret):
+        return []
+    return [c for c in _certificates(view) if c.spec.get("secretName") == secret and is_known(c.namespace)]
 
 
 def _secret_producers(view: StackView, namespace: str | None, secret: str) -> list[Obj]:
@@ -152,6 +184,8 @@ def issuer_refs_resolve(view: StackView) -> Findings:
         if _issuer(view, ref, certificate.namespace) is not None:
             continue
         kind = ref.get("kind") or "Issuer"
+        if not all_known([kind, ref.get("name"), certificate.namespace]):
+            continue  # it may well resolve
         elsewhere = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
         cluster_wide = [o for o in view.of("ClusterIssuer", CERT_MANAGER) if o.name == ref.get("name")]
         if not ref.get("kind") and cluster_wide:  # cert-manager defaults kind to Issuer (issue 18)
@@ -176,7 +210,8 @@ def issuers_outside_the_stack(view: StackView) -> Findings:
         ref = certificate.spec.get("issuerRef") or {}
         kind = ref.get("kind") or "Issuer"
         same_name = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
-        if ref.get("group", CERT_MANAGER) == CERT_MANAGER and not same_name and isinstance(ref.get("name"), str):
+        named = isinstance(ref.get("name"), str) and all_known([ref.get("name"), kind])
+        if ref.get("group", CERT_MANAGER) == CERT_MANAGER and not same_name and named:
             yield certificate, f"{kind} {ref.get('name')!r} is not created by this stack: make sure it exists"
 
 
@@ -185,9 +220,7 @@ def cluster_issuer_secrets_in_the_cluster_resource_namespace(view: StackView) ->
     crn = view.cluster_resource_namespace()
     for issuer in view.of("ClusterIssuer", CERT_MANAGER):
         secret = (issuer.spec.get("ca") or {}).get("secretName")
-        if not secret or _secret_producers(view, crn, secret):
-            continue
-        elsewhere = [c for c in _certificates(view) if c.spec.get("secretName") == secret]
+        elsewhere = _written_elsewhere(view, crn, secret) if secret else []
         if elsewhere:
             yield (
                 issuer,
@@ -261,9 +294,10 @@ def _webhook_refusals(spec: dict) -> Iterator[str]:
     if not any(spec.get(field) for field in _SUBJECTS):
         yield "set at least one of commonName, literalSubject, dnsNames, emailAddresses, ipAddresses, otherNames, uris"
     ref = spec.get("issuerRef") or {}
-    if not ref.get("name"):
+    if not ref.get("name") and is_known(ref):
         yield "spec.issuerRef.name must be specified"
-    if ref.get("group", "") in ("", CERT_MANAGER) and ref.get("kind", "") not in ("", "Issuer", "ClusterIssuer"):
+    kind = ref.get("kind", "")
+    if ref.get("group", "") in ("", CERT_MANAGER) and is_known(kind) and kind not in ("", "Issuer", "ClusterIssuer"):
         hint = " (did you forget to set spec.issuerRef.group?)" if not ref.get("group") else ""
         yield f"spec.issuerRef.kind {ref['kind']!r} must be one of Issuer or ClusterIssuer{hint}"
     annotations = (spec.get("secretTemplate") or {}).get("annotations") or {}
@@ -364,10 +398,13 @@ def _solver_matches(solver: dict, name: str) -> bool:
 def acme_names_have_solvers(view: StackView) -> Findings:
     for certificate in _certificates(view):
         acme = _acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace))
-        if acme is None:
+        if acme is None or not is_known(acme):
             continue
-        for name in certificate.spec.get("dnsNames") or []:
-            matching = [s for s in acme.get("solvers", []) if _solver_matches(s, name)]
+        solvers = acme.get("solvers", [])
+        if not is_known(solvers) or not all_known(solvers):
+            continue  # an unknown solver may solve any name
+        for name in [n for n in certificate.spec.get("dnsNames") or [] if is_known(n)]:
+            matching = [s for s in solvers if _solver_matches(s, name)]
             if not matching:
                 yield certificate, f"no solver of its ACME issuer matches {name!r}: add one"
             elif name.startswith("*.") and not any("dns01" in s for s in matching):
@@ -507,15 +544,20 @@ def webhook_group_names_match(view: StackView) -> Findings:
 @rule("D6", "error", "an Ingress serves TLS for exactly its rule hosts", per_object=True)
 def ingress_tls_hosts_match_rules(view: StackView) -> Findings:
     for ingress in view.of("Ingress"):
-        rule_hosts = {r.get("host") for r in ingress.spec.get("rules", []) if r.get("host")}
+        rules = ingress.spec.get("rules", [])
+        rule_hosts = {r.get("host") for r in rules if r.get("host")}
         tls = ingress.spec.get("tls") or []
         tls_hosts = {h for t in tls for h in t.get("hosts", [])}
-        if tls and tls_hosts != rule_hosts:
+        if (
+            tls
+            and tls_hosts != rule_hosts
+            and all_known([rules, *rules, *rule_hosts, tls, *tls, *(t.get("hosts") for t in tls), *tls_hosts])
+        ):
             yield (
                 ingress,
                 f"tls.hosts {sorted(tls_hosts)} differ from the rule hosts {sorted(rule_hosts)}: make them equal",
             )
-        if any(not t.get("secretName") for t in tls):
+        if any(not t.get("secretName") and is_known(t) for t in tls):
             yield ingress, "a tls entry without secretName serves the controller's default certificate: name the Secret"
 
 
@@ -537,9 +579,7 @@ def _tls_secret_refs(view: StackView) -> Iterator[tuple[Obj, str, str]]:
 @rule("D9", "error", "a TLS Secret is read in the namespace where it is written")
 def tls_secret_in_the_consumers_namespace(view: StackView) -> Findings:
     for consumer, namespace, secret in _tls_secret_refs(view):
-        if _secret_producers(view, namespace, secret):
-            continue
-        elsewhere = sorted({c.namespace or "" for c in _certificates(view) if c.spec.get("secretName") == secret})
+        elsewhere = sorted({c.namespace or "" for c in _written_elsewhere(view, namespace, secret)})
         if elsewhere:
             yield (
                 consumer,
@@ -593,7 +633,7 @@ def _refused_by_lets_encrypt(name: str) -> str | None:
 @rule("D8", "error", "Let's Encrypt accepts every name")
 def names_lets_encrypt_accepts(view: StackView) -> Findings:
     for certificate in _lets_encrypt_certificates(view, (LE_PRODUCTION, LE_STAGING)):
-        for name in certificate.spec.get("dnsNames") or []:
+        for name in [n for n in certificate.spec.get("dnsNames") or [] if is_known(n)]:
             reason = _refused_by_lets_encrypt(str(name))
             if reason:
                 yield certificate, f"Let's Encrypt refuses {name!r}: it {reason}"
@@ -683,6 +723,31 @@ def hubble_issuer_is_a_ca(view: StackView) -> Findings:
 # --- F. Istio --------------------------------------------------------------------------------------------------
 
 
+def _gateway_releases(view: StackView) -> list[Release]:
+    return [r for r in view.releases if r.chart.rsplit("/", 1)[-1] == "gateway"]
+
+
+def _gateway_pod_labels(release: Release) -> dict[str, str]:
+    """The labels of an istio/gateway chart release's pods (manifests/charts/gateway/templates/_helpers.tpl
+    gateway.name and gateway.selectorLabels, deployment.yaml L34-46; istio.io/istio, 2026-08): the name is
+    `values.name` or the release name; `app` is it, `istio` is it without a leading "istio-", unless
+    `values.labels` sets them; the other `values.labels` are copied, over the chart's default
+    `istio.io/dataplane-mode: none` (values.yaml L117-120, merged in templates/zzz_profile.yaml)."""
+    values = release.values if isinstance(release.values, dict) else {}
+    name = values.get("name") or release.name
+    labels = values.get("labels") if isinstance(values.get("labels"), dict) else {}
+    return {
+        "istio.io/dataplane-mode": "none",
+        **{str(k): str(v) for k, v in labels.items()},
+        "app": str(labels.get("app") or name),
+        "istio": str(labels.get("istio") or name.removeprefix("istio-")),
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": release.name,
+        "app.kubernetes.io/part-of": "istio",
+        "sidecar.istio.io/inject": "true",
+    }
+
+
 def _istio_workload_namespace(view: StackView, gateway: Obj) -> str | None:
     """Where the workload the Gateway selects runs: the namespace that must hold its credentialName Secrets.
 
@@ -696,9 +761,10 @@ def _istio_workload_namespace(view: StackView, gateway: Obj) -> str | None:
         if made == {"namespace": gateway.namespace, "name": gateway.name} and isinstance(outputs.get("secret"), dict):
             return outputs["secret"].get("namespace")
     selector = gateway.spec.get("selector") or {}
-    for release in view.releases:
-        labels = {"istio": release.name.removeprefix("istio-"), "app": release.name}
-        if release.chart.rsplit("/", 1)[-1] == "gateway" and selector and selector.items() <= labels.items():
+    if not all_known([selector, *selector.values()]):
+        return Unknown()  # the workload it selects is not known: nor is where it reads its Secrets
+    for release in _gateway_releases(view):
+        if selector and selector.items() <= _gateway_pod_labels(release).items():
             return release.namespace
     if selector == {"istio": "ingressgateway"}:
         return "istio-system"
@@ -711,9 +777,7 @@ def istio_secret_in_the_workload_namespace(view: StackView) -> Findings:
         namespace = _istio_workload_namespace(view, gateway)
         for server in gateway.spec.get("servers", []):
             name = (server.get("tls") or {}).get("credentialName")
-            if not name or _secret_producers(view, namespace, name):
-                continue
-            elsewhere = [c for c in _certificates(view) if c.spec.get("secretName") == name]
+            elsewhere = _written_elsewhere(view, namespace, name) if name else []
             if elsewhere:
                 yield (
                     gateway,
@@ -721,6 +785,51 @@ def istio_secret_in_the_workload_namespace(view: StackView) -> Findings:
                         f"credentialName {name!r} is written in {elsewhere[0].namespace!r}; the gateway reads {namespace!r} "
                         "(IST0161): issue the Certificate there"
                     ),
+                )
+
+
+def _names_the_release(selector: dict, release: Release) -> bool:
+    """The selector takes the release's name for its `istio` label, which the chart sets otherwise."""
+    labels = _gateway_pod_labels(release)
+    return selector.get("istio") == release.name != labels["istio"] and not selector.items() <= labels.items()
+
+
+@rule("F8", "warning", "an Istio Gateway selects the pods of a gateway release this stack installs")
+def istio_selector_matches_an_installed_release(view: StackView) -> Findings:
+    """A Gateway whose selector matches no workload configures nothing, without an error (istio.io
+    gateway-selectors docs). With gateway releases in the stack, one it matches none of may select a workload
+    installed elsewhere: a warning; one that names a release by its release name where the chart's label is
+    the name without "istio-" certainly matches nothing of it: an error (F8a)."""
+    releases = _gateway_releases(view)
+    for gateway in view.of("Gateway", "networking.istio.io") if releases else ():
+        selector = gateway.spec.get("selector") or {}
+        if not selector or not all_known([selector, *selector.values()]):
+            continue
+        if any(selector.items() <= _gateway_pod_labels(r).items() for r in releases):
+            continue
+        carried = "; ".join(
+            f"{r.namespace}/{r.name}: istio={_gateway_pod_labels(r)['istio']}, app={_gateway_pod_labels(r)['app']}"
+            for r in releases
+        )
+        if not any(_names_the_release(selector, r) for r in releases):  # F8a's
+            yield (
+                gateway,
+                f"selector {selector} matches no pods of the gateway releases this stack installs ({carried}): "
+                "unless another workload carries these labels, the Gateway serves nothing",
+            )
+
+
+@rule("F8a", "error", "an Istio Gateway does not select a gateway release by its release name")
+def istio_selector_names_the_release(view: StackView) -> Findings:
+    for gateway in view.of("Gateway", "networking.istio.io"):
+        selector = gateway.spec.get("selector") or {}
+        for release in _gateway_releases(view):
+            labels = _gateway_pod_labels(release)
+            if _names_the_release(selector, release):
+                yield (
+                    gateway,
+                    f"selector istio: {release.name!r} is the release's name; the istio/gateway chart labels its pods "
+                    f"istio: {labels['istio']!r} (the name without 'istio-'): select istio: {labels['istio']}",
                 )
 
 
@@ -762,7 +871,8 @@ def istio_hosts_covered(view: StackView) -> Findings:
             name = (server.get("tls") or {}).get("credentialName")
             names = _server_certificate(view, _istio_workload_namespace(view, gateway), name) if name else None
             coverage = CertificateNames(names or [])
-            for host in server.get("hosts", []) if names is not None else []:
+            judged = names is not None and all_known([names, *names])  # an unknown name may cover any host
+            for host in [h for h in server.get("hosts", []) if is_known(h)] if judged else []:
                 bare = host.split("/", 1)[-1]
                 if not covered(coverage, bare):
                     yield (
@@ -838,6 +948,18 @@ def one_certificate_per_host(view: StackView) -> Findings:
 # --- Gateway API ----------------------------------------------------------------------------------------------
 
 
+def _grant_allows(grant: Obj, target: str, namespace: str | None) -> bool:
+    """Whether a ReferenceGrant lets Gateways of `namespace` read Secrets of `target`, or may (unknown parts)."""
+    if not _maybe(grant.namespace, target):
+        return False
+    if not is_known(grant.spec):
+        return True
+    takes_gateways = _any_maybe(
+        grant.spec.get("from", []), lambda f: _maybe(f.get("kind"), "Gateway") and _maybe(f.get("namespace"), namespace)
+    )
+    return takes_gateways and _any_maybe(grant.spec.get("to", []), lambda t: _maybe(t.get("kind"), "Secret"))
+
+
 @rule("GW1", "error", "cross-namespace certificateRefs have a ReferenceGrant")
 def gateway_cross_namespace_refs(view: StackView) -> Findings:
     grants = view.of("ReferenceGrant")
@@ -845,17 +967,9 @@ def gateway_cross_namespace_refs(view: StackView) -> Findings:
         for listener in gateway.spec.get("listeners", []):
             for ref in (listener.get("tls") or {}).get("certificateRefs", []):
                 target = ref.get("namespace")
-                if not target or target == gateway.namespace:
+                if not target or target == gateway.namespace or not all_known([target, gateway.namespace]):
                     continue
-                allowed = any(
-                    g.namespace == target
-                    and any(
-                        f.get("kind") == "Gateway" and f.get("namespace") == gateway.namespace
-                        for f in g.spec.get("from", [])
-                    )
-                    and any(t.get("kind") == "Secret" for t in g.spec.get("to", []))
-                    for g in grants
-                )
+                allowed = any(_grant_allows(g, target, gateway.namespace) for g in grants)
                 if not allowed:
                     yield (
                         gateway,
@@ -873,7 +987,8 @@ def gateway_hostnames_covered(view: StackView) -> Findings:
             for ref in (listener.get("tls") or {}).get("certificateRefs", []):
                 names = _server_certificate(view, ref.get("namespace", gateway.namespace), ref.get("name"))
                 host = listener.get("hostname")
-                if host and names is not None and not covered(names, host):
+                judged = names is not None and all_known([names, *names, host])
+                if host and judged and not covered(names, host):
                     yield (
                         gateway,
                         f"listener hostname {host!r} is not covered by {ref.get('name')!r}: add it to the certificate",
@@ -909,10 +1024,12 @@ def reflector_annotations(view: StackView) -> Findings:
         annotations = ((certificate.spec.get("secretTemplate") or {}).get("annotations")) or {}
         if f"{REFLECTOR}reflection-auto-enabled" not in annotations:
             continue
-        if annotations.get(f"{REFLECTOR}reflection-allowed") != "true":
+        if not _maybe(annotations.get(f"{REFLECTOR}reflection-allowed"), "true"):
             yield certificate, 'reflection-auto-enabled needs reflection-allowed: "true"'
-        allowed = _split(annotations.get(f"{REFLECTOR}reflection-allowed-namespaces"))
-        auto = _split(annotations.get(f"{REFLECTOR}reflection-auto-namespaces"))
+        allowed_text = annotations.get(f"{REFLECTOR}reflection-allowed-namespaces")
+        allowed = _split(allowed_text) if is_known(allowed_text) else set()  # unknown: it may allow them all
+        auto_text = annotations.get(f"{REFLECTOR}reflection-auto-namespaces")
+        auto = _split(auto_text) if is_known(auto_text) else set()
         missing = sorted(n for n in auto if allowed and not any(re.fullmatch(a, n) for a in allowed))
         if missing:
             yield certificate, f"reflection-allowed-namespaces misses {missing} ('does not permit it'): add them"
@@ -986,6 +1103,8 @@ def _text_document(text: str) -> Any:
     within the stack reader's bounds; _NOT_YAML when it is not one."""
     from ..stackfile import StackFileError, load_bounded
 
+    if not is_known(text):
+        return _NOT_YAML
     try:
         return load_bounded(text, strict_keys=False)
     except (StackFileError, yaml.YAMLError):
@@ -1115,13 +1234,11 @@ def whizard_tls_secrets(view: StackView) -> Findings:
         tls = (obj.spec.get("webConfig") or {}).get("httpServerTLSConfig") or obj.spec.get("httpServerTLSConfig") or {}
         for field, key in expected.items():
             ref = tls.get(field)
-            if not ref:
+            if not ref or not is_known(ref):
                 continue
-            if ref.get("key") != key:
+            if is_known(ref.get("key")) and ref.get("key") != key:
                 yield obj, f"{field} reads key {ref.get('key')!r} of a cert-manager Secret, which holds {key!r}"
-            if not _secret_producers(view, obj.namespace, ref.get("name", "")) and any(
-                c.spec.get("secretName") == ref.get("name") for c in _certificates(view)
-            ):
+            if ref.get("name") and _written_elsewhere(view, obj.namespace, ref["name"]):
                 yield (
                     obj,
                     f"{field} Secret {ref.get('name')!r} is written in another namespace: a SecretKeySelector reads {obj.namespace!r}",

@@ -12,6 +12,54 @@ import yaml
 REDACTED = "[secret]"
 
 
+class Unknown(str):
+    """A value the rules cannot read: a secret leaf (offline), or one `pulumi preview` does not know yet (the
+    policy pack). It reads as present and empty from every side, and equals nothing, not even another unknown:
+    a rule that meets one judges the rest of the object and draws no conclusion from this value (issue 19: a
+    secret leaf must not switch the rules off for its object, nor make them see a name that is not there)."""
+
+    def __new__(cls, marker: str = REDACTED) -> Unknown:
+        return super().__new__(cls, marker)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+    __hash__ = object.__hash__
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    __le__ = __gt__ = __ge__ = __lt__
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+    def __iter__(self):
+        return iter(())
+
+    def __getitem__(self, key: object) -> None:
+        return None
+
+    def get(self, key: object, default: Any = None) -> Any:
+        return default
+
+    def keys(self) -> tuple[()]:
+        return ()
+
+    values = items = keys
+
+
+def is_known(value: Any) -> bool:
+    return not isinstance(value, Unknown)
+
+
+def all_known(values: Iterable[Any]) -> bool:
+    return not any(isinstance(value, Unknown) for value in values)
+
+
 @dataclass(frozen=True)
 class Obj:
     api_version: str
@@ -30,12 +78,12 @@ class Obj:
     @property
     def spec(self) -> dict[str, Any]:
         spec = self.body.get("spec")
-        return spec if isinstance(spec, dict) else {}
+        return spec if isinstance(spec, (dict, Unknown)) else {}  # type: ignore[return-value]
 
     @property
     def metadata(self) -> dict[str, Any]:
         metadata = self.body.get("metadata")
-        return metadata if isinstance(metadata, dict) else {}
+        return metadata if isinstance(metadata, (dict, Unknown)) else {}  # type: ignore[return-value]
 
     def describe(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
@@ -97,16 +145,26 @@ class StackView:
 
 
 def _plain(value: Any) -> Any:
-    """The evaluation's Secret markers as the rules see them: the redaction marker."""
+    """The evaluation's values as the rules see them: each Secret marker an unknown leaf, the rest as it is."""
     from ..mockrun import Secret
 
     if isinstance(value, Secret):
-        return REDACTED
+        return Unknown()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _identity(metadata: Any, namespace: str | None, name: str) -> tuple[str | None, str]:
+    """An object's namespace and name as the rules see them: unknown where they are secret (the render names the
+    file after the Pulumi resource instead, cluster_tls.manifests)."""
+    metadata = _plain(metadata or {})
+    if not is_known(metadata):
+        return Unknown(), Unknown()
+    unknown = [metadata.get(key) if not is_known(metadata.get(key)) else None for key in ("namespace", "name")]
+    return unknown[0] or namespace, unknown[1] or name
 
 
 def from_evaluation(evaluation, *, production: bool | None = None, stack: str = "") -> StackView:
@@ -116,12 +174,13 @@ def from_evaluation(evaluation, *, production: bool | None = None, stack: str = 
     view = StackView(production=production, stack=stack)
     for obj in kubernetes_objects(evaluation):
         kind = obj.kind.removesuffix("Patch") if obj.kind.endswith("Patch") else obj.kind
+        namespace, name = _identity(obj.source.inputs.get("metadata"), obj.namespace, obj.name)
         view.objects.append(
             Obj(
                 obj.api_version,
                 kind,
-                obj.namespace,
-                obj.name,
+                namespace,
+                name,
                 _plain(obj.body),
                 obj.source.name,
                 obj.source.urn,
@@ -131,7 +190,7 @@ def from_evaluation(evaluation, *, production: bool | None = None, stack: str = 
     for release in helm_releases(evaluation):
         view.releases.append(
             Release(
-                release.chart,
+                _plain(release.chart),
                 release.name,
                 release.namespace,
                 _plain(release.values),
@@ -184,8 +243,8 @@ def from_manifests(documents: Iterable[dict[str, Any] | str], *, production: boo
             )
             continue
         meta = doc.get("metadata") or {}
-        view.objects.append(
-            Obj(doc["apiVersion"], doc["kind"], meta.get("namespace"), meta.get("name", ""), doc, meta.get("name", ""))
-        )
+        namespace = Unknown() if isinstance(meta, Unknown) else meta.get("namespace")
+        name = Unknown() if isinstance(meta, Unknown) else meta.get("name", "")
+        view.objects.append(Obj(doc["apiVersion"], doc["kind"], namespace, name, doc, meta.get("name", "")))
         view.plain_inputs[meta.get("name", "")] = doc
     return view

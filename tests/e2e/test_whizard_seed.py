@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 import yaml
@@ -242,3 +243,27 @@ def test_a_conflict_with_another_field_manager_is_reported(seed, cluster, case):
     finally:
         stack.destroy()
         kube.apply(_whizard("Query") | {"spec": {}}, manager="someone-else")
+
+
+def test_a_wrong_whizard_version_is_refused_against_the_installed_crds(seed, cluster, case):
+    # issue 19: the version the stack names is checked against the CRDs the cluster serves; the other layout's
+    # path would be pruned by the API server without an error. Refused before any patch: nothing is taken.
+    _, stack = seed
+    said = "v0.9.0" if case[4] else "v0.10.3"  # the layout this cluster's CRDs do not have
+    stack.set_config("cluster-tls:whizard.whizardVersion", auto.ConfigValue(said), path=True)
+    try:
+        with pytest.raises(auto.errors.CommandError) as refused:
+            stack.up()
+        message = str(refused.value)
+        assert f"whizardVersion '{said}' puts TLS at spec." in message, message
+        # each resource is checked on its own; whichever fails first is reported
+        assert re.search(
+            r"installed (Query|QueryFrontend|Router) CRD \(\w+\.monitoring\.whizard\.io v1alpha1\) does not have",
+            message,
+        ), message
+        for kind in ("QueryFrontend", "Query", "Router"):
+            spec = _live(cluster, kind, MONITORING)["spec"]
+            assert "httpServerTLSConfig" not in spec and "webConfig" not in spec, (kind, spec)
+    finally:
+        stack.set_config("cluster-tls:whizard.whizardVersion", auto.ConfigValue(case[2].split("-")[1]), path=True)
+        stack.destroy()
