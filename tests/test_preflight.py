@@ -446,6 +446,18 @@ FIXTURES = {
             istio_gateway("gw", "tls", ["a.example.com"], selector={"istio": "ingress"}),
         ],
     ),
+    # issue 18: hand-written Whizard patches, without a WhizardTLS to say the version
+    "G2": (
+        [
+            whizard("QueryFrontend", {"webConfig": {"httpServerTLSConfig": WTLS}}),
+            whizard("Query", {"httpServerTLSConfig": WTLS}),
+        ],
+        [
+            whizard("QueryFrontend", {"webConfig": {"httpServerTLSConfig": WTLS}}),
+            whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}}),
+        ],
+    ),
+    "G3": ([whizard("Router", {"httpServerTLSConfig": WTLS})], [whizard("Router", {"replicas": 2})]),
     "IST0145": (
         [istio_gateway("one", "one-tls", ["a.example.com"]), istio_gateway("two", "two-tls", ["a.example.com"])],
         [istio_gateway("one", "one-tls", ["a.example.com"]), istio_gateway("two", "two-tls", ["b.example.com"])],
@@ -914,3 +926,15 @@ def test_a_spec_that_is_a_secret_as_a_whole_is_not_judged_as_empty(tmp_path, cap
         "config:\n  cluster-tls:privateCa:\n    scope: cluster\n    organizations: [{secure: v1:OrgCipher}]\n"
     )
     assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev"]) == 0, capsys.readouterr().out
+
+
+def test_two_whizards_in_two_namespaces_may_read_two_layouts():
+    # G2 judges one Whizard (its namespace) at a time: an older install elsewhere keeps its own layout
+    g2 = [r for r in RULES if r.id == "G2"]
+    view = _view(
+        [
+            whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}}, ns="monitoring-new"),
+            whizard("Query", {"httpServerTLSConfig": WTLS}, ns="monitoring-old"),
+        ]
+    )
+    assert run_rules(view, rules=g2) == []

@@ -1196,6 +1196,50 @@ def whizard_tls_path(view: StackView) -> Findings:
             )
 
 
+def _whizard_tls_layouts(view: StackView) -> list[tuple[Obj, str]]:
+    """(object, where its TLS block sits) for each Query, QueryFrontend and Router that carries one."""
+    found = []
+    for obj in view.objects:
+        if obj.group != WHIZARD or obj.kind not in ("Query", "QueryFrontend", "Router"):
+            continue
+        if "httpServerTLSConfig" in (obj.spec.get("webConfig") or {}):
+            found.append((obj, "spec.webConfig.httpServerTLSConfig"))
+        elif "httpServerTLSConfig" in obj.spec:
+            found.append((obj, "spec.httpServerTLSConfig"))
+    return found
+
+
+@rule("G2", "error", "Whizard's resources carry TLS at one layout")
+def whizard_layouts_agree(view: StackView) -> Findings:
+    """One Whizard (per namespace) reads one layout for Query, QueryFrontend and Router (spec.httpServerTLSConfig before v0.10,
+    spec.webConfig.httpServerTLSConfig from v0.10.0, components/whizard.py): with both in one stack, one of them is
+    pruned by the API server and that resource serves plain HTTP, whichever version is installed."""
+    firsts: dict[Any, tuple[Obj, str]] = {}
+    for obj, where in _whizard_tls_layouts(view):
+        first = firsts.setdefault(obj.namespace, (obj, where))  # one Whizard per namespace
+        if where != first[1]:
+            yield (
+                obj,
+                f"TLS at {where}, while {first[0].describe()} has it at {first[1]}: the installed Whizard reads one "
+                "of them and prunes the other silently; use one layout (WhizardTLS picks it from whizardVersion)",
+            )
+
+
+@rule("G3", "warning", "a hand-written Whizard TLS path is checked against a version")
+def whizard_layout_taken_on_trust(view: StackView) -> Findings:
+    """Without a WhizardTLS in the stack nothing says which Whizard is installed, and a path it does not read is
+    pruned without an error (issue 19): a warning, since the path may well be right."""
+    if _whizard_versions(view):
+        return
+    for obj, where in _whizard_tls_layouts(view):
+        yield (
+            obj,
+            f"TLS at {where} is taken on trust: Whizard < v0.10 reads spec.httpServerTLSConfig, >= v0.10 "
+            "spec.webConfig.httpServerTLSConfig, and prunes the other silently; check the installed CRD, or use "
+            "WhizardTLS, which reads it before patching",
+        )
+
+
 def _whizard_client_ca(view: StackView, under_web_config: bool) -> Findings:
     for obj in view.objects:
         if obj.group != WHIZARD:
