@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
+from .components.base import TYPE_PREFIX
 from .mockrun import Evaluation, Registration, Secret
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-COMPONENT_PREFIX = "cluster-tls:index:"
 
 
 # Set by `diff` (both sides get the same random salt): a secret renders as `[secret:<digest>]`, so that a changed
@@ -159,7 +159,7 @@ def component_outputs(evaluation: Evaluation) -> dict[str, Any]:
     outputs = {}
     for urn, values in evaluation.outputs.items():
         reg = by_urn.get(urn)
-        if reg is not None and reg.type.startswith(COMPONENT_PREFIX):
+        if reg is not None and reg.type.startswith(TYPE_PREFIX):
             outputs[reg.name] = values
     return dict(sorted(outputs.items()))
 

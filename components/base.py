@@ -16,6 +16,7 @@ from .plan import ObjectClaim, PlanError
 from .secret_guard import guard_outputs, resource_name
 
 PACKAGE = "cluster-tls"
+TYPE_PREFIX = f"{PACKAGE}:index:"  # every component's type token: cluster-tls:index:<ClassName>
 
 
 class ComponentArgs(Spec):
@@ -103,7 +104,7 @@ class TLSComponent(pulumi.ComponentResource):
         nested = opts is not None and isinstance(opts.parent, TLSComponent)
         if args is not None and not nested:
             self.context.ledger.add(args.check(name, self.context))
-        super().__init__(f"{PACKAGE}:index:{type(self).__name__}", name, None, opts)
+        super().__init__(f"{TYPE_PREFIX}{type(self).__name__}", name, None, opts)
         self._resource_name = name
         depends_on = (opts.depends_on if opts else None) or []
         self._ordering: list[pulumi.Resource] = list(depends_on) if isinstance(depends_on, Sequence) else [depends_on]

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from cluster_tls.components import secret_guard
-from cluster_tls.components.base import ComponentArgs, TLSComponent
+from cluster_tls.components.base import TYPE_PREFIX, ComponentArgs, TLSComponent
 from cluster_tls.components.certmanager.install import CertManagerInstall
 from cluster_tls.components.context import ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcard
@@ -55,9 +55,9 @@ def config_key_of(urn: str) -> str | None:
     chain = [t for t in parts[2].split("$") if t != "pulumi:pulumi:Stack"] if len(parts) >= 4 else []
     outermost = chain[0] if chain else ""
     for entry in COMPONENTS:
-        if outermost == f"cluster-tls:index:{entry.component.__name__}":
+        if outermost == f"{TYPE_PREFIX}{entry.component.__name__}":
             return entry.key()
-    if outermost == f"cluster-tls:index:{CertManagerInstall.__name__}":
+    if outermost == f"{TYPE_PREFIX}{CertManagerInstall.__name__}":
         return key_path(["certManager"])
     if outermost == "kubernetes:core/v1:Namespace":
         return key_path(["namespaces"])

@@ -106,6 +106,41 @@ def test_dependencies_reach_the_ordering_rules():
     assert reported and reported[0].startswith("A3: ClusterIssuer ca")
 
 
+def test_a_components_outputs_reach_the_rules_as_the_engine_hands_them():
+    # AnalyzeStack gets every resource with its outputs, a component with what it registered: WhizardTLS's
+    # whizard_version decides G1 and silences G3 (issue 18).
+    patch = {
+        "apiVersion": "monitoring.whizard.io/v1alpha1",
+        "kind": "QueryFrontend",
+        "metadata": {"name": "whizard", "namespace": "kubesphere-monitoring-system"},
+        "spec": {"httpServerTLSConfig": {"certSecret": {"name": "t", "key": "tls.crt"}}},
+    }
+    resources = [
+        SimpleNamespace(
+            resource_type="cluster-tls:index:WhizardTLS",
+            props={"whizard_version": "v0.10.3"},
+            urn="urn:w",
+            name="whizard",
+            parent=None,
+            dependencies=[],
+        ),
+        SimpleNamespace(
+            resource_type="kubernetes:monitoring.whizard.io/v1alpha1:QueryFrontendPatch",
+            props=patch,
+            urn="urn:p",
+            name="whizard-query-frontend-tls",
+            parent=None,
+            dependencies=[],
+        ),
+    ]
+    found = []
+    for rule in ("g1", "g3"):
+        POLICIES[f"cluster-tls-{rule}"]["validate"](
+            SimpleNamespace(resources=resources), lambda m, urn=None: found.append(m.split(":")[0])
+        )
+    assert found == ["G1"]
+
+
 def test_the_pack_entry_point_builds_a_policy_pack_from_these_policies():
     source = (REPO / "policy" / "__main__.py").read_text()
     tree = ast.parse(source)

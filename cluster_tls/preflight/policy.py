@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ..components.base import TYPE_PREFIX
 from . import rules as _rules  # noqa: F401 - registers the rules
 from .engine import RULES, Rule, run_rules
-from .view import Obj, Release, StackView, Unknown
+from .view import Obj, Release, StackView, Unknown, add_component_outputs
 
 NOT_INPUTS = {"kubernetes:core/v1:Secret", "kubernetes:core/v1:SecretPatch"}  # their data is secret by design
 UNKNOWN = "[unknown]"  # a value `pulumi preview` cannot know yet
@@ -86,6 +87,10 @@ def view_from_policy_resources(resources: Iterable[Any], stack_tags: dict[str, s
     view = StackView(production=None if production is None else production == "true")
     for resource in resources:
         props = plain(resource.props)
+        if resource.resource_type.startswith(TYPE_PREFIX):
+            # The engine hands a component with its registered outputs (AnalyzeStack runs on every resource's
+            # outputs: pulumi/pulumi pkg/resource/deploy/step_generator.go, "the final outputs of each resource").
+            add_component_outputs(view, resource.name, props)
         item = _object(resource.resource_type, props, resource.urn, resource.name)
         if isinstance(item, Release):
             view.releases.append(item)

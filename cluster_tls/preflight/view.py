@@ -203,20 +203,25 @@ def from_evaluation(evaluation, *, production: bool | None = None, stack: str = 
         view.plain_inputs[reg.name] = _strip_secrets(reg.inputs)
     # A component's dependencies are its children's too (the SDK hands `depends_on` down).
     for component, outputs in component_outputs(evaluation).items():
-        view.outputs[component] = _plain(outputs)
-        for certificate in (outputs or {}).get("chart_certificates") or []:
-            meta = certificate.get("metadata", {})
-            view.objects.append(
-                Obj(
-                    certificate["apiVersion"],
-                    "Certificate",
-                    meta.get("namespace"),
-                    meta["name"],
-                    certificate,
-                    source="chart",
-                )
-            )
+        add_component_outputs(view, component, _plain(outputs))
     return view
+
+
+def add_component_outputs(view: StackView, component: str, outputs: Any) -> None:
+    """A cluster-tls component's registered outputs, and the Certificates it says a chart will create."""
+    view.outputs[component] = outputs
+    for certificate in (outputs if isinstance(outputs, dict) else {}).get("chart_certificates") or []:
+        meta = certificate.get("metadata", {})
+        view.objects.append(
+            Obj(
+                certificate["apiVersion"],
+                "Certificate",
+                meta.get("namespace"),
+                meta["name"],
+                certificate,
+                source="chart",
+            )
+        )
 
 
 def _strip_secrets(value: Any) -> Any:

@@ -4,7 +4,9 @@ read-only property proxies), the pack's policies as policy/__main__.py builds th
 
     <policy-venv>/bin/python tests/e2e/analyzer_corpus.py < cases.json > findings.json
 
-Input: [{"id", "documents", "production"}]; output: {id: [[rule, severity], ...]}.
+Input: [{"id", "documents" or "resources", "production"}]; output: {id: [[rule, severity], ...]}. `resources` are
+what a program registered, as the engine hands them ({type, name, urn, parent, dependencies, props} with secrets in
+Pulumi's wire form; a component's props are its registered outputs).
 """
 
 from __future__ import annotations
@@ -37,20 +39,27 @@ def _resource(document: dict, index: int) -> dict:
     return {"type": token, "props": document, "name": f"r{index}", "index": index}
 
 
-def analyze(servicer: _PolicyAnalyzerServicer, documents: list[dict], production: bool) -> list[list[str]]:
+def analyze(servicer: _PolicyAnalyzerServicer, resources: list[dict], production: bool) -> list[list[str]]:
     # The stack's tags reach the pack as `pulumi preview` sends them (D3 and D3b read `production`).
     tags = {"production": "true" if production else "false"}
     servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(tags=tags), None)
-    resources = [_resource(d, i) for i, d in enumerate(documents)]
     diagnostics = []
     stack = analyzer_pb2.AnalyzeStackRequest()
     for r in resources:
-        urn = f"urn:pulumi:corpus::corpus::{r['type']}::{r['name']}"
+        urn = r.get("urn") or f"urn:pulumi:corpus::corpus::{r['type']}::{r['name']}"
         properties = json_format.ParseDict(r["props"], struct_pb2.Struct())
-        one = analyzer_pb2.AnalyzeRequest(type=r["type"], properties=properties, urn=urn, name=r["name"])
-        diagnostics += servicer.Analyze(one, None).diagnostics
+        if not r.get("component"):  # the engine asks Analyze of custom resources only, with their inputs
+            one = analyzer_pb2.AnalyzeRequest(type=r["type"], properties=properties, urn=urn, name=r["name"])
+            diagnostics += servicer.Analyze(one, None).diagnostics
         stack.resources.append(
-            analyzer_pb2.AnalyzerResource(type=r["type"], properties=properties, urn=urn, name=r["name"])
+            analyzer_pb2.AnalyzerResource(
+                type=r["type"],
+                properties=properties,
+                urn=urn,
+                name=r["name"],
+                parent=r.get("parent", ""),
+                dependencies=r.get("dependencies", []),
+            )
         )
     diagnostics += servicer.AnalyzeStack(stack, None).diagnostics
     return sorted(
@@ -61,4 +70,8 @@ def analyze(servicer: _PolicyAnalyzerServicer, documents: list[dict], production
 if __name__ == "__main__":
     servicer = _servicer()
     cases = json.load(sys.stdin)
-    json.dump({c["id"]: analyze(servicer, c["documents"], c["production"]) for c in cases}, sys.stdout)
+    found = {}
+    for case in cases:
+        resources = case.get("resources") or [_resource(d, i) for i, d in enumerate(case.get("documents", []))]
+        found[case["id"]] = analyze(servicer, resources, case["production"])
+    json.dump(found, sys.stdout)
