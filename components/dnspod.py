@@ -525,6 +525,10 @@ class DnspodWildcard(TLSComponent):
                 "namespaces": self.namespaces,
                 "dns_names": self.dns_names,
                 "acme_server": self.acme_server,
+                # for the preflight rules (D4): what the stack says of a cert-manager it may not install itself
+                "dns01_recursive_nameservers_only": pulumi.Output.from_input(
+                    cert_manager.dns01_recursive_nameservers_only
+                ),
             },
             known={
                 "issuer": self.issuer_ref,

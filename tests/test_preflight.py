@@ -938,3 +938,21 @@ def test_two_whizards_in_two_namespaces_may_read_two_layouts():
         ]
     )
     assert run_rules(view, rules=g2) == []
+
+
+def test_dns01_resolvers_of_a_cert_manager_installed_elsewhere_are_what_the_stack_declares(tmp_path, capsys):
+    # issue 18: without a cert-manager release the self-check resolvers are unknown (D4, a warning), unless the
+    # stack declares them for the cert-manager it uses (certManager.install: false, dns01RecursiveNameserversOnly).
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
+    dnspod = "{domain: example.com, email: ops@example.com}"
+    for only, found in (("false", True), ("true", False)):
+        (tmp_path / "stacks" / "Pulumi.e.yaml").write_text(
+            "config:\n  cluster-tls:namespaces: {existing: [cert-manager]}\n"
+            f"  cluster-tls:certManager: {{install: false, dns01RecursiveNameservers: ['1.1.1.1:53'], "
+            f"dns01RecursiveNameserversOnly: {only}}}\n"
+            f"  cluster-tls:dnspod: {dnspod}\n"
+        )
+        main(["check", "--stack", "e", "--project-dir", str(tmp_path), "--format", "json"])
+        out = capsys.readouterr().out
+        assert ('"rule": "D4"' in out) is found, out

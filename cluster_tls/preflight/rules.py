@@ -488,10 +488,22 @@ def signing_cas_keep_their_key(view: StackView) -> Findings:
 def dns01_self_check_resolvers(view: StackView) -> Findings:
     release = view.release("cert-manager")
     values = release.values if release is not None and isinstance(release.values, dict) else None
-    if values is None or values.get("dns01RecursiveNameserversOnly"):
+    if values is not None and values.get("dns01RecursiveNameserversOnly"):
         return
     for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
-        if any("dns01" in s for s in (_acme(issuer) or {}).get("solvers", [])):
+        if not any("dns01" in s for s in (_acme(issuer) or {}).get("solvers", [])):
+            continue
+        declared = any(
+            isinstance(o, dict) and o.get("dns01_recursive_nameservers_only") is True for o in view.outputs.values()
+        )
+        if release is None and not declared:  # issue 18: a cert-manager the stack does not install, flags unknown
+            yield (
+                issuer,
+                "cert-manager is not installed by this stack, so its DNS-01 self-check resolvers are unknown here: "
+                "make sure it runs with dns01RecursiveNameservers(+Only) set to public resolvers, or challenges "
+                "behind cluster-local DNS stay pending",
+            )
+        elif values is not None:
             yield (
                 issuer,
                 "set cert-manager's dns01RecursiveNameservers(+Only): behind cluster-local DNS challenges stay pending",
