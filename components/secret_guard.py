@@ -29,16 +29,6 @@ from .names import k8s_name, sanitized_label
 _active: tuple[object, SecretGuard] | None = None
 
 
-def _contains_output(value: Any) -> bool:
-    if isinstance(value, pulumi.Output):
-        return True
-    if isinstance(value, dict):
-        return any(_contains_output(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_contains_output(v) for v in value)
-    return False
-
-
 # Shorter values cannot be found by substring without marking every input that contains them ("a" in every
 # host name, issue 19); Pulumi still keeps the config value itself a secret wherever it flows.
 MIN_SECRET_CHARS = 4
@@ -91,8 +81,8 @@ class SecretGuard:
         whose keys hold one is secret as a whole, since a key cannot be secret on its own."""
         if not self.secrets:
             return value
-        if isinstance(value, pulumi.Output):
-            return value.apply(self._wrap_resolved)
+        if isinstance(value, pulumi.Output):  # its value may hold Outputs itself (inputs built from other outputs)
+            return value.apply(self.wrap)
         if isinstance(value, dict):
             if any(self.contains(key) for key in value):
                 return pulumi.Output.secret(value)
@@ -100,10 +90,6 @@ class SecretGuard:
         if isinstance(value, (list, tuple)):
             return [self.wrap(item) for item in value]
         return pulumi.Output.secret(value) if self.contains(value) else value
-
-    def _wrap_resolved(self, resolved: Any) -> Any:
-        # The resolved value may hold Outputs itself (an input built from other resources' outputs).
-        return self.wrap(resolved) if _contains_output(resolved) or self.contains(resolved) else resolved
 
     def redact(self, text: str, marker: str = "[secret]") -> str:
         return self._pattern.sub(marker, text) if self._pattern is not None else text

@@ -208,3 +208,33 @@ def test_a_release_whose_name_and_chart_are_secret_renders_and_is_judged():
     files = render_files(evaluation)
     assert "helm/_secret/cni/release.yaml" in files and "private-charts" not in "".join(files.values())
     run_rules(from_evaluation(evaluation))
+
+
+def test_an_object_in_a_secret_namespace_is_in_an_unknown_namespace_to_the_rules():
+    # The render files it under manifests/_secret/; the rules must not take "_secret" for its namespace (B1 would
+    # then say the Issuer is in another namespace than the Certificate).
+    evaluation = Evaluation()
+
+    def program():
+        secret_guard.install(["shopteam"])
+        k8s.apiextensions.CustomResource(
+            "ca",
+            api_version="cert-manager.io/v1",
+            kind="Issuer",
+            metadata={"name": "ca", "namespace": "apps"},
+            spec={"ca": {"secretName": "ca"}},
+        )
+        k8s.apiextensions.CustomResource(
+            "leaf",
+            api_version="cert-manager.io/v1",
+            kind="Certificate",
+            metadata={"name": "leaf", "namespace": "shopteam"},
+            spec={"secretName": "leaf", "dnsNames": ["a.example.com"], "issuerRef": {"name": "ca", "kind": "Issuer"}},
+        )
+
+    run_program(program, evaluation=evaluation)
+    assert "manifests/_secret/certificate.cert-manager.io.leaf.yaml" in render_files(evaluation)
+    view = from_evaluation(evaluation)
+    leaf = next(o for o in view.objects if o.resource == "leaf")
+    assert isinstance(leaf.namespace, Unknown) and leaf.name == "leaf"
+    assert [f.rule for f in run_rules(view) if f.severity == "error"] == []

@@ -307,3 +307,21 @@ def test_a_key_secret_as_a_whole_keeps_the_packages_own_words_and_objects_review
     assert not [f for f in findings if f.severity == "error"], findings
     # the gateway's own free text stays secret: its hosts are nowhere in plain text
     assert gateway["hosts"][0] not in _everything_plain(evaluation, error)
+
+
+def test_names_made_from_different_secrets_differ_and_stay_within_the_kubernetes_limit():
+    # mutation sample (seed 23): a digest of the wrong parts gave every secret the same name (two objects, one
+    # name); a default limit of 64 let a long plain name past Kubernetes' 63 characters.
+    from cluster_tls.components import secret_guard
+
+    made = {}
+
+    def program():
+        secret_guard.install(["First.Secret", "Second.Secret"])
+        made["first"] = secret_guard.object_name("dnspod", "First.Secret")
+        made["second"] = secret_guard.object_name("dnspod", "Second.Secret")
+        made["long"] = secret_guard.object_name("dnspod", "x" * 80)
+
+    run_program(program)
+    assert made["first"] != made["second"]
+    assert len(made["long"]) <= 63 and made["long"].startswith("dnspod-x")
