@@ -8,8 +8,8 @@ the same way. Only those leaves become secret: the rest of the object stays revi
 diffs, and the preflight rules still judge it (issue 19).
 
 A value holds a secret where the secret stands as a whole word in it: the whole value, or a part of it set off by
-characters that are not letters or digits (`*.<domain>`, `<name>-tls`, `https://<host>:443`). A secret "web" of a
-whole config key set as one secret does not make `webhook` or `cert-manager-webhook` secret (issue 19).
+characters that are not letters or digits (`*.<domain>`, `<name>-tls`, `https://<host>:443`). A secret "hook" of a
+key set as one secret does not make `webhook` or `cert-manager-webhook` secret (issue 19).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from .names import k8s_name, sanitized_label
 _active: tuple[object, SecretGuard] | None = None
 
 
-# Shorter values cannot be found by substring without marking every input that contains them ("a" in every
-# host name, issue 19); Pulumi still keeps the config value itself a secret wherever it flows.
+# Shorter values cannot be searched for without marking every input that holds them ("a" of every "a.b" host,
+# issue 19); Pulumi still keeps the config value itself a secret wherever it flows.
 MIN_SECRET_CHARS = 4
 
 

@@ -100,15 +100,12 @@ def _written_elsewhere(view: StackView, namespace: str | None, secret: str) -> l
     Certificate whose namespace or secretName is unknown (secret, or not known at preview) might be the one."""
     if not is_known(secret) or not is_known(namespace):
         return []
-    maybe_here = [
-        c
-        for c in _certificates(view)
-        if (not is_known(c.namespace) and c.spec.get("secretName") in (secret, None))
-        or (not is_known(c.spec.get("secretName")) and c.namespace in (namespace, None))
-        or (not is_known(c.namespace) and not is_known(c.spec.get("secretName")))
+    maybe_here = any(
+        (_maybe(c.namespace, namespace) and _maybe(c.spec.get("secretName"), secret))
         or (c.spec.get("secretName") == secret and _copies_into(view, c, namespace, maybe=True))
-    ]
-    if maybe_here or _secret_producers(view, namespace, secret):
+        for c in _certificates(view)
+    )
+    if maybe_here:  # written there, copied there, or it may be
         return []
     return [c for c in _certificates(view) if c.spec.get("secretName") == secret and is_known(c.namespace)]
 
@@ -813,16 +810,14 @@ def istio_selector_matches_an_installed_release(view: StackView) -> Findings:
     installed elsewhere: a warning; one that names a release by its release name where the chart's label is
     the name without "istio-" certainly matches nothing of it: an error (F8a)."""
     releases = _gateway_releases(view)
+    labelled = [(r, _gateway_pod_labels(r)) for r in releases]
+    carried = "; ".join(f"{r.namespace}/{r.name}: istio={pods['istio']}, app={pods['app']}" for r, pods in labelled)
     for gateway in view.of("Gateway", "networking.istio.io") if releases else ():
         selector = gateway.spec.get("selector") or {}
         if not selector or not all_known([selector, *selector.values()]):
             continue
-        if any(selector.items() <= _gateway_pod_labels(r).items() for r in releases):
+        if any(selector.items() <= pods.items() for _, pods in labelled):
             continue
-        carried = "; ".join(
-            f"{r.namespace}/{r.name}: istio={_gateway_pod_labels(r)['istio']}, app={_gateway_pod_labels(r)['app']}"
-            for r in releases
-        )
         if not any(_names_the_release(selector, r) for r in releases):  # F8a's
             yield (
                 gateway,
@@ -836,12 +831,12 @@ def istio_selector_names_the_release(view: StackView) -> Findings:
     for gateway in view.of("Gateway", "networking.istio.io"):
         selector = gateway.spec.get("selector") or {}
         for release in _gateway_releases(view):
-            labels = _gateway_pod_labels(release)
             if _names_the_release(selector, release):
+                label = _gateway_pod_labels(release)["istio"]
                 yield (
                     gateway,
                     f"selector istio: {release.name!r} is the release's name; the istio/gateway chart labels its pods "
-                    f"istio: {labels['istio']!r} (the name without 'istio-'): select istio: {labels['istio']}",
+                    f"istio: {label!r} (the name without 'istio-'): select istio: {label}",
                 )
 
 

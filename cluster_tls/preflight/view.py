@@ -163,8 +163,11 @@ def _identity(metadata: Any, namespace: str | None, name: str) -> tuple[str | No
     metadata = _plain(metadata or {})
     if not is_known(metadata):
         return Unknown(), Unknown()
-    unknown = [metadata.get(key) if not is_known(metadata.get(key)) else None for key in ("namespace", "name")]
-    return unknown[0] or namespace, unknown[1] or name
+    secret_namespace, secret_name = metadata.get("namespace"), metadata.get("name")
+    return (
+        namespace if is_known(secret_namespace) else secret_namespace,
+        name if is_known(secret_name) else secret_name,
+    )
 
 
 def from_evaluation(evaluation, *, production: bool | None = None, stack: str = "") -> StackView:
