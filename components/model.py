@@ -307,13 +307,19 @@ def _annotations(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-ReleaseName = Annotated[str, AfterValidator(_release_name)]
+class ObjectName:
+    """Marks a field that names a Kubernetes object, namespace, API group or Helm release. A name is never secret:
+    it is in the object's path, in every reference to it and in `kubectl get` (stacks/config.py refuses one set
+    with `--secret`; a name made from a secret is a digest, components/secret_guard.py object_name)."""
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label), ObjectName()]
+ReleaseName = Annotated[str, AfterValidator(_release_name), ObjectName()]
 Labels = Annotated[dict[str, str], AfterValidator(_labels)]
 Annotations = Annotated[dict[str, str], AfterValidator(_annotations)]
 # Integers from YAML stay integers: `true` and '3' are refused, not coerced to 1 and 3.
 StrictInt = Annotated[int, Strict()]
-K8sName = Annotated[str, AfterValidator(_dns_subdomain)]
+K8sName = Annotated[str, AfterValidator(_dns_subdomain), ObjectName()]
 
 
 class Vocabulary:

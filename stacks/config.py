@@ -27,7 +27,16 @@ from cluster_tls.components.echo import shown
 from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.inputs import is_secret_annotation
 from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
-from cluster_tls.components.model import ArgsError, DnsLabel, Spec, Vocabulary, fields_along, model_in, repeated
+from cluster_tls.components.model import (
+    ArgsError,
+    DnsLabel,
+    ObjectName,
+    Spec,
+    Vocabulary,
+    fields_along,
+    model_in,
+    repeated,
+)
 from cluster_tls.components.names import BUILT_IN_NAMESPACES
 from cluster_tls.components.secret_guard import SecretGuard
 from cluster_tls.components.selfsigned_ca import SelfSignedCAChainArgs
@@ -161,6 +170,20 @@ class StackConfigError(pulumi.RunError):
 class LoadedStack:
     config: StackConfig
     guard: SecretGuard  # every secret string of this stack's config
+    secret_leaves: tuple[tuple[tuple[str, ...], str], ...] = ()  # (key path, value) of each secret free-text value
+
+    def secrets_in_names(self, names: list[str]) -> list[str]:
+        """Problems for secret values that an object name or namespace of the stack holds as a word (names are
+        never secret: the secret would be applied in plain text, e.g. a secret `cert-manager`)."""
+        problems = []
+        for loc, value in self.secret_leaves:
+            one = SecretGuard([value])
+            if any(one.contains(name) for name in names):
+                problems.append(
+                    f"{key_path(list(loc))}: holds a secret value that an object name or namespace of this stack "
+                    "holds too, and names are never secret; choose another value, or store it in plain text"
+                )
+        return problems
 
     def error(self, problems: list[str]) -> StackConfigError:
         return StackConfigError(pulumi.get_stack(), [self.guard.redact(p) for p in problems])
@@ -277,6 +300,19 @@ def _words(annotation: Any) -> set[str] | None:
     return set().union(*options) if options and None not in options else None
 
 
+def _names_objects(annotation: Any) -> bool:
+    """Whether a field's type is (or holds) an ObjectName: a name, which is never secret."""
+    if get_origin(annotation) is Annotated:
+        return any(isinstance(m, ObjectName) for m in annotation.__metadata__) or _names_objects(
+            get_args(annotation)[0]
+        )
+    return any(_names_objects(a) for a in get_args(annotation))
+
+
+def _is_name_field(field: Any) -> bool:
+    return any(isinstance(m, ObjectName) for m in field.metadata) or _names_objects(field.annotation)
+
+
 def _free_text(value: Any, loc: tuple[str, ...]) -> list[str]:
     """The strings of a secret key or field, but for the package's own words: a choice such as `dnspod` or
     `ClusterIssuer` is a word of the package's names and templates (`cert-manager-webhook-dnspod`), which no
@@ -289,6 +325,8 @@ def _free_text(value: Any, loc: tuple[str, ...]) -> list[str]:
     if not isinstance(value, str):
         return []
     along = fields_along(StackConfig, loc)
+    if along and len(along) == len(loc) and _is_name_field(along[-1]):
+        return []  # an object name in a key encrypted as a whole: names are never secret (ObjectName)
     words = _words(along[-1].annotation) if along and len(along) == len(loc) else None
     return [] if words is not None and value in words else [value]
 
@@ -393,12 +431,79 @@ def _stand_in_for_missing_secrets(raw: dict[str, Any], error: ValidationError, s
     return bool(missing)
 
 
+def _secret_names(paths: dict[str, list[tuple[str, ...]]]) -> list[str]:
+    """Fields set one by one with `--secret` that name objects: refused, since the name would be applied in plain
+    text all the same (a key encrypted as a whole keeps its names plain instead, see _free_text)."""
+    problems = []
+    for full_key, inner in sorted(paths.items()):
+        key = full_key.split(":", 1)[1]
+        for path in inner:
+            loc = (key, *path)
+            along = fields_along(StackConfig, loc)
+            named = [p for p in loc if not str(p).isdigit()]
+            if along and len(along) == len(named) and _is_name_field(along[-1]):
+                problems.append(
+                    f"{key_path(list(loc))}: names an object, and a name is never secret (it is in the object's "
+                    f"path, every reference to it and `kubectl get`); store it in plain text: "
+                    f"`pulumi config set --path {key_path(list(loc)).split(':', 1)[1]} <value>`"
+                )
+    return problems
+
+
+def _leaves(value: Any, loc: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, (*loc, str(k)))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*loc, str(i)))]
+    return [(loc, value)] if isinstance(value, str) else []
+
+
+def _secret_leaves(
+    raw: dict[str, Any], secret_keys: set[str], paths: dict[str, list[tuple[str, ...]]]
+) -> list[tuple[tuple[str, ...], str]]:
+    """(key path, value) of every string set with `--secret --path` (not names, not the package's words). A key
+    encrypted as a whole is left out: its every string counts as secret, a broader intent than these checks judge."""
+    per_path = [key for key in raw if paths.get(f"{PROJECT}:{key}") and () not in paths[f"{PROJECT}:{key}"]]
+    leaves = [leaf for key in per_path for leaf in _leaves(raw[key], (key,))]
+    return [
+        (loc, v)
+        for loc, v in leaves
+        if _holds_secret(list(loc), secret_keys, paths) and _free_text(v, tuple(p for p in loc if not p.isdigit()))
+    ]
+
+
+def _secrets_shown_in_plain(
+    raw: dict[str, Any], secret_keys: set[str], paths: dict[str, list[tuple[str, ...]]]
+) -> list[str]:
+    """A secret that a plain-text value of the same stack file also holds (a secret domain beside a plain host
+    `shop.<domain>`, a secret common name equal to a plain Secret name) is public already: refused, naming both
+    keys, so that the user encrypts the other one too (or neither)."""
+    secret = _secret_leaves(raw, secret_keys, paths)
+    leaves = [leaf for key, value in raw.items() for leaf in _leaves(value, (key,))]
+    words = SecretGuard([v for _, v in secret])
+    if not words.secrets:
+        return []
+    problems = []
+    for loc, value in leaves:
+        if (loc, value) in secret or not words.contains(value):
+            continue
+        source = next(s for s, v in secret if SecretGuard([v]).contains(value))
+        problems.append(
+            f"{key_path(list(loc))}: is plain text but holds the secret value of {key_path(list(source))}; set it "
+            f"with `pulumi config set --secret --path {key_path(list(loc)).split(':', 1)[1]} ...` too"
+        )
+    return problems
+
+
 def load_stack(project: str = PROJECT) -> LoadedStack:
     stack = pulumi.get_stack()
     raw, secret_keys, problems = read_raw_config(project)
     paths = _secure_paths_on_disk(project)
     guard = SecretGuard(secret_strings(raw, secret_keys, paths))
+    secret_leaves = tuple(_secret_leaves(raw, secret_keys, paths))  # before offline stand-ins join the secrets
     problems += _opaque_offline_secrets(raw, secret_keys)
+    problems += _secret_names(paths)
+    problems += _secrets_shown_in_plain(raw, secret_keys, paths)
     try:
         config = StackConfig.model_validate(raw)
     except ArgsError as refused:
@@ -420,7 +525,7 @@ def load_stack(project: str = PROJECT) -> LoadedStack:
         ]
     if problems:
         raise StackConfigError(stack, [guard.redact(p) for p in problems])
-    return LoadedStack(config, guard)
+    return LoadedStack(config, guard, secret_leaves)
 
 
 def load_stack_config() -> StackConfig:

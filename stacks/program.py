@@ -134,6 +134,10 @@ def plan_stack(
                     f"or {key_path(['namespaces', 'existing'])}"
                 )
                 namespaces[claim.namespace] = "missing"
+    names = sorted(
+        {n for owned in claims.values() for c in owned for n in (c.name, c.namespace or "")} | set(namespaces)
+    )
+    problems += loaded.secrets_in_names(names)
     if problems:
         raise loaded.error(problems)
     return StackPlan(claims, namespaces)
@@ -154,10 +158,12 @@ def _provider_opts(config: StackConfig) -> pulumi.ResourceOptions:
 
 def build(loaded: LoadedStack) -> dict[str, pulumi.Resource]:
     config = loaded.config
+    # First: every name derived from config (linked references between components, claims, objects) is then
+    # derived with the secrets known, so a name made from a secret is the same digest everywhere (issue 27).
+    guard = secret_guard.install(loaded.guard.secrets)
     context = config.context()
     components = link_components(loaded, context)
     plan = plan_stack(loaded, context, components)
-    guard = secret_guard.install(loaded.guard.secrets)
     base = _provider_opts(config)
     built: dict[str, pulumi.Resource] = {}
     after_cert_manager: list[pulumi.Resource] = []

@@ -1,10 +1,16 @@
-"""A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager, cert-manager.
+"""A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager, and either
+cert-manager's controller as one process (the original tier) or pods (kube-scheduler and kwok, for the stacks'
+own Helm releases).
 
-Built from Go modules by tools/e2e/build.sh. No kubelet, scheduler or kube-proxy: Pods never run, so whatever
-waits for Pods (Helm waits and hooks, Deployment awaits) is switched off on purpose by the tests, and
-cert-manager's validating webhook cannot answer (its CRDs are installed, not its webhook). Every process is
-started in its own process group and stopped by its id; the state lives in one temporary folder, removed on stop.
-Flags follow controller-runtime's envtest (pkg/internal/testing/controlplane/apiserver.go, defaultArgs).
+Built from Go modules by tools/e2e/build.sh. No kubelet or kube-proxy. Without `pods`, Pods never run, so
+whatever waits for Pods (Helm waits and hooks, Deployment awaits) is switched off on purpose by the tests, and
+cert-manager's validating webhook cannot answer (its CRDs are installed, not its webhook). With `pods`,
+kube-scheduler binds pods to kwok's nodes and kwok reports them running (tests/e2e/kwok.py); the processes the
+harness runs for some of them are tests/e2e/kubelet.py's. With `aggregator`, the API server proxies aggregated
+APIs (an APIService such as a DNS-01 webhook solver's) with a client certificate of its own, as kubeadm sets it up.
+Every process is started in its own process group and stopped by its id; the state lives in one temporary
+folder, removed on stop. Flags follow controller-runtime's envtest (pkg/internal/testing/controlplane/
+apiserver.go, defaultArgs).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.e2e import kwok
+from tests.e2e.certs import issue, make_ca
 from tests.e2e.kube import ApiError, Kube
 
 
@@ -65,6 +73,10 @@ class Cluster:
     state: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cluster-tls-e2e-")))
     processes: list[Process] = field(default_factory=list)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
+    cert_manager: bool = True  # cert-manager's controller as one process, started with the cluster
+    pods: bool = False  # kube-scheduler and kwok: pods are scheduled and reported running
+    aggregator: bool = False  # the aggregation layer's proxy client certificate (APIServices)
+    process_images: tuple[str, ...] = ()  # images whose pods the harness runs itself (kwok leaves them alone)
 
     # paths -------------------------------------------------------------------------------------------------
     @property
@@ -163,6 +175,7 @@ class Cluster:
             "kube-apiserver",
             [
                 self.bin / "kube-apiserver",
+                *self._aggregator_flags(),
                 f"--etcd-servers=http://127.0.0.1:{etcd_client}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
@@ -195,12 +208,22 @@ class Cluster:
                 f"--root-ca-file={self.ca_file}",
                 "--bind-address=127.0.0.1",
                 "--secure-port=0",
-                # Deployments roll out (to zero replicas: nothing schedules or runs pods here).
+                # Deployments roll out; with pods, DaemonSets, StatefulSets and Jobs (Helm hooks) too.
                 "--controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,"
-                "serviceaccount-token-controller,deployment-controller,replicaset-controller",
+                "serviceaccount-token-controller,deployment-controller,replicaset-controller"
+                + (
+                    ",daemonset-controller,statefulset-controller,job-controller,endpointslice-controller,node-lifecycle-controller"
+                    if self.pods
+                    else ""
+                ),
             ],
         )
         self.install_crds(self.crds)
+        if self.pods:
+            self._start_pods()
+        if not self.cert_manager:
+            self._wait(manager, "namespace controller", lambda: self._serviceaccount("default"), 60)
+            return
         self.kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "cert-manager"}})
         controller = self._spawn(
             "cert-manager",
@@ -213,6 +236,56 @@ class Cluster:
         # Both run for good: the tests find a dead one through `check_alive`.
         self._wait(manager, "namespace controller", lambda: self._serviceaccount("cert-manager"), 60)
         self._wait(controller, "informers", lambda: "starting controller" in controller.log.read_text(), 30)
+
+    def _aggregator_flags(self) -> list[str]:
+        """The aggregation layer's flags (kubeadm's): the API server authenticates to aggregated API servers with
+        a client certificate, which they verify against the request-header CA it publishes in kube-system's
+        extension-apiserver-authentication ConfigMap."""
+        if not self.aggregator:
+            return []
+        pki = self.state / "pki"
+        ca = make_ca(pki, "front-proxy-ca")
+        client = issue(ca, pki, "front-proxy-client", client=True)
+        return [
+            f"--requestheader-client-ca-file={ca.cert}",
+            "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-username-headers=X-Remote-User",
+            f"--proxy-client-cert-file={client.cert}",
+            f"--proxy-client-key-file={client.key}",
+        ]
+
+    def _start_pods(self) -> None:
+        scheduler = self._spawn(
+            "kube-scheduler",
+            [
+                self.bin / "kube-scheduler",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--authentication-kubeconfig={self.kubeconfig}",
+                f"--authorization-kubeconfig={self.kubeconfig}",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                "--secure-port=0",
+            ],
+        )
+        stages = kwok.write_stages(self.state / "kwok", self.process_images)
+        simulator = self._spawn(
+            "kwok",
+            [
+                self.bin / "kwok",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--config={stages}",
+                f"--manage-nodes-with-label-selector={kwok.NODE_LABEL}",
+                f"--cidr={kwok.POD_CIDR}",
+                f"--node-ip={kwok.NODE_IP}",
+                "--server-address=127.0.0.1:0",
+            ],
+        )
+        for node in kwok.nodes():
+            self.kube.apply(node)
+        self._wait(simulator, "nodes Ready", lambda: kwok.nodes_ready(self.kube), 60)
+        self._wait(scheduler, "scheduler", scheduler.alive, 5)
 
     def _ready(self) -> bool:
         try:

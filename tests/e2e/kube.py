@@ -34,6 +34,11 @@ class Kind:
     namespaced: bool
 
 
+def conditions(obj: dict | None) -> dict[str, str]:
+    """An object's status conditions, type -> status ("True", "False", "Unknown")."""
+    return {c["type"]: c["status"] for c in ((obj or {}).get("status") or {}).get("conditions", [])}
+
+
 class Kube:
     def __init__(self, server: str, token: str, ca_file: str):
         self.server = server.rstrip("/")
@@ -125,8 +130,7 @@ class Kube:
         def established() -> bool:
             for name in names:
                 crd = self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-                conditions = {c["type"]: c["status"] for c in ((crd or {}).get("status") or {}).get("conditions", [])}
-                if conditions.get("Established") != "True":
+                if conditions(crd).get("Established") != "True":
                     return False
             return True
 

@@ -2,7 +2,8 @@
 # Builds the real-engine tier's binaries from Go modules (the Go module proxy only), into a cache outside the
 # work tree. Each wrapper module below tools/e2e/<part>/ pins its upstream module in go.mod/go.sum; a part is
 # rebuilt only when its wrapper (go.mod, go.sum, *.go) or this script changes. Prints the bin directory last.
-#   tools/e2e/build.sh [part ...]   parts: etcd kube cert-manager kubernetes-provider pulumi helm charts (default: all)
+#   tools/e2e/build.sh [part ...]   parts: etcd kube cert-manager kubernetes-provider pulumi kwok pebble helm charts
+#                                   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLUSTER_TLS_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cluster-tls-e2e}
@@ -20,6 +21,8 @@ K8S_VERSION=v1.36.3
 PULUMI_VERSION=v3.274.1
 KUBERNETES_PROVIDER_VERSION=4.25.0   # the one pulumi-kubernetes/provider/v4 version the proxy serves (tools/e2e/README.md)
 CERT_MANAGER_VERSION=v1.21.1
+KWOK_VERSION=v0.8.0
+PEBBLE_VERSION=v2.10.3
 
 stamp_of() {  # a digest of everything that decides the part's binaries
   (cd "$here/$1" && cat go.mod go.sum *.go *.txt 2>/dev/null; cat "$here/build.sh"; go version) | sha256sum | cut -c1-16
@@ -41,13 +44,19 @@ build_kube() {
     kv+=" -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   (cd "$here/kube" && go build -trimpath -pgo=off -ldflags "-s -w $kv" -o "$bin/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler)
 }
 
 build_cert_manager() {
-  (cd "$here/cert-manager" && go build -trimpath \
-    -ldflags "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION" \
-    -o "$bin/cert-manager-controller" .)
+  # One wrapper module for every cert-manager process: its path is under github.com/cert-manager/cert-manager/, so
+  # it may import the module's internal/ packages, as upstream's own nested binary modules do.
+  local part
+  for part in controller webhook cainjector startupapicheck; do
+    (cd "$here/cert-manager" && go build -trimpath \
+      -ldflags "-s -w -X github.com/cert-manager/cert-manager/pkg/util.AppVersion=$CERT_MANAGER_VERSION" \
+      -o "$bin/cert-manager-$part" "./$part")
+  done
+  (cd "$here/cert-manager" && go build -trimpath -ldflags "-s -w" -o "$bin/dnspod-standin" ./dnspod)
   local dir; dir=$(module_dir cert-manager github.com/cert-manager/cert-manager)
   rm -rf "$cache/cert-manager-crds" && mkdir -p "$cache/cert-manager-crds"
   install -m 0644 "$dir"/deploy/crds/*.yaml "$cache/cert-manager-crds/"
@@ -77,6 +86,18 @@ build_pulumi() {
   (cd "$here/pulumi" && go build -trimpath -tags osusergo,grpcnotrace \
     -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
     -o "$bin/" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+}
+
+build_kwok() {
+  # Pods without a kubelet: kwok marks the pods kube-scheduler binds to its nodes Running and Ready, and completes
+  # Jobs' pods (tests/e2e/kwok/*.yaml are the stages it runs). The version ldflag is upstream's (hack/releases.sh).
+  (cd "$here/kwok" && go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+    -o "$bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
+}
+
+build_pebble() {
+  # Let's Encrypt's ACME test server, the private ACME server of the stacks' issuers here.
+  (cd "$here/pebble" && go build -trimpath -ldflags "-s -w -X main.version=$PEBBLE_VERSION" -o "$bin/pebble" github.com/letsencrypt/pebble/v2/cmd/pebble)
 }
 
 build_helm() {
@@ -109,7 +130,7 @@ build_charts() {
 }
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(etcd kube cert-manager kubernetes-provider pulumi helm charts)
+[ ${#parts[@]} -gt 0 ] || parts=(etcd kube cert-manager kubernetes-provider pulumi kwok pebble helm charts)
 for part in "${parts[@]}"; do
   s=$(stamp_of "$part")
   if [ -f "$cache/stamps/$part" ] && [ "$(cat "$cache/stamps/$part")" = "$s" ]; then
@@ -128,6 +149,7 @@ for part in "${parts[@]}"; do
   echo "e2e build: $part built in $(( $(date +%s) - start )) s" >&2
 done
 # The versions linked into the binaries (-trimpath keeps -ldflags out of `go version -m`).
-printf 'kubernetes %s\npulumi-resource-kubernetes %s\npulumi %s\ncert-manager %s\n' \
-  "$K8S_VERSION" "$KUBERNETES_PROVIDER_VERSION" "$PULUMI_VERSION" "$CERT_MANAGER_VERSION" >"$bin/VERSIONS"
+printf 'kubernetes %s\npulumi-resource-kubernetes %s\npulumi %s\ncert-manager %s\nkwok %s\npebble %s\n' \
+  "$K8S_VERSION" "$KUBERNETES_PROVIDER_VERSION" "$PULUMI_VERSION" "$CERT_MANAGER_VERSION" "$KWOK_VERSION" \
+  "$PEBBLE_VERSION" >"$bin/VERSIONS"
 echo "$bin"
