@@ -4,7 +4,7 @@ Output is deterministic: objects and files are ordered by name, mappings by key,
 as the redaction marker. The file layout:
 
     manifests/<namespace | _cluster>/<kind>.<group | core>.<name>.yaml
-    helm/<namespace>/<release>/release.yaml   chart, repository, version
+    helm/<namespace>/<release>/release.yaml   chart, repository, version (and caFile, a chart mirror's CA)
     helm/<namespace>/<release>/values.yaml    the values, usable with `helm upgrade -f`
     outputs/<component>.yaml                  what each cluster-tls component registered as outputs
     stack/outputs.yaml                        what the program exported (`pulumi.export`), if anything
@@ -91,6 +91,7 @@ class HelmRelease:
     repository: str | None
     values: Any
     source: Registration
+    ca_file: str | None = None  # the chart mirror's CA (repositoryOpts.caFile)
 
     @property
     def folder(self) -> str:
@@ -139,6 +140,7 @@ def helm_releases(evaluation: Evaluation) -> list[HelmRelease]:
     for reg in evaluation.of_type(RELEASE_TYPE):
         inputs = reg.inputs
         repository = (inputs.get("repositoryOpts") or {}).get("repo")
+        ca_file = (inputs.get("repositoryOpts") or {}).get("caFile")
         secret_place = _secret_in(inputs, "name", "namespace")  # then the folder is named by the resource name
         releases.append(
             HelmRelease(
@@ -149,6 +151,7 @@ def helm_releases(evaluation: Evaluation) -> list[HelmRelease]:
                 repository=repository,
                 values=inputs.get("values") or {},
                 source=reg,
+                ca_file=ca_file,
             )
         )
     return sorted(releases, key=lambda r: r.folder)
@@ -205,6 +208,7 @@ def render_files(evaluation: Evaluation) -> dict[str, str]:
                     "namespace": release.namespace,
                     "repository": release.repository,
                     "version": release.version,
+                    **({"caFile": release.ca_file} if release.ca_file else {}),
                 }
             ),
             owner,

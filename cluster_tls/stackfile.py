@@ -1,9 +1,10 @@
 """Read `stacks/Pulumi.<stack>.yaml` the way the Pulumi CLI hands config to a program, without the CLI.
 
-Objects become JSON strings and scalars strings, as in `PULUMI_CONFIG`. Encrypted `secure:` values cannot
-be decrypted offline: they are replaced by a placeholder and their key is marked secret, so they render only
-as the redaction marker. The file is read strictly: duplicate keys, non-string keys, recursive anchors and
-absurd nesting are errors with a location, not surprises later.
+Objects become JSON strings and scalars strings, as in `PULUMI_CONFIG`. Encrypted `secure:` values are
+decrypted where the stack's passphrase is given as to the CLI (cluster_tls/passphrase.py), else replaced by a
+placeholder; either way their key is marked secret, so they render only as the redaction marker. The file is
+read strictly: duplicate keys, non-string keys, recursive anchors and absurd nesting are errors with a location,
+not surprises later.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .passphrase import PassphraseError, configured_passphrase, decrypter
 
 OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-secret"
 # Set while `cluster-tls preview|render|diff` evaluates a stack: secrets that are not set (they live only in the
@@ -177,18 +181,28 @@ def offline_placeholder(ciphertext: Any) -> str:
     return f"{OFFLINE_SECRET_PLACEHOLDER}-{hashlib.sha256(str(ciphertext).encode()).hexdigest()[:12]}"
 
 
-def _strip_secure(value: Any, path: tuple[str, ...] = ()) -> tuple[Any, list[tuple[str, ...]]]:
-    """The value with every `{secure: ...}` replaced by its placeholder, and the paths where they were."""
+def _strip_secure(
+    value: Any, path: tuple[str, ...] = (), *, decrypt: Callable[[str], str] | None = None
+) -> tuple[Any, list[tuple[str, ...]]]:
+    """The value with every `{secure: ...}` replaced by its placeholder (or, with `decrypt`, its plaintext), and
+    the paths where they were."""
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return offline_placeholder(value["secure"]), [path]
+            text = decrypt(str(value["secure"])) if decrypt else offline_placeholder(value["secure"])
+            if decrypt and not path:
+                try:  # a key set as one secret holds a JSON object or list as text, as the CLI passes it
+                    parsed = json.loads(text)
+                    text = parsed if isinstance(parsed, (dict, list)) else text
+                except ValueError:
+                    pass
+            return text, [path]
         out, found = {}, []
         for k, v in value.items():
-            out[k], inner = _strip_secure(v, (*path, str(k)))
+            out[k], inner = _strip_secure(v, (*path, str(k)), decrypt=decrypt)
             found += inner
         return out, found
     if isinstance(value, list):
-        pairs = [_strip_secure(v, (*path, str(i))) for i, v in enumerate(value)]
+        pairs = [_strip_secure(v, (*path, str(i)), decrypt=decrypt) for i, v in enumerate(value)]
         return [p[0] for p in pairs], [f for p in pairs for f in p[1]]
     return value, []
 
@@ -203,6 +217,11 @@ def _as_config_string(value: Any) -> str:
 
 def stack_entries(project: Project, stack: str) -> dict[str, Any]:
     """The `config:` mapping of a stack file, read strictly."""
+    return _stack_document(project, stack)[1]
+
+
+def _stack_document(project: Project, stack: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the stack file's document, its `config:` mapping), read strictly."""
     path = project.stack_file(stack)
     if not path.is_file():
         known = ", ".join(project.stacks()) or "none"
@@ -212,13 +231,13 @@ def stack_entries(project: Project, stack: str) -> dict[str, Any]:
     except StackFileError as error:
         raise StackFileError(f"stack {stack!r}: {error}") from None
     if document is None:
-        return {}
+        return {}, {}
     if not isinstance(document, dict):
         raise StackFileError(f"stack {stack!r}: {path} must be a mapping with a 'config:' key")
     entries = document.get("config") or {}
     if not isinstance(entries, dict):
         raise StackFileError(f"stack {stack!r}: 'config' in {path} must be a mapping")
-    return entries
+    return document, entries
 
 
 def config_key_lines(project: Project, stack: str) -> dict[str, int]:
@@ -237,8 +256,17 @@ def config_key_lines(project: Project, stack: str) -> dict[str, int]:
 
 
 def load_stack_config(project: Project, stack: str) -> tuple[dict[str, str], list[str]]:
+    """The config a program gets: `secure:` values decrypted where the stack's passphrase is given (the CLI's
+    PULUMI_CONFIG_PASSPHRASE), placeholders otherwise; their keys secret either way."""
     try:
-        return config_from_entries(stack_entries(project, stack), project.name)
+        document, entries = _stack_document(project, stack)
+        decrypt = None
+        passphrase = configured_passphrase()
+        if passphrase is not None and document.get("encryptionsalt") and secure_paths(entries, project.name):
+            decrypt = decrypter(document["encryptionsalt"], passphrase)
+        return config_from_entries(entries, project.name, decrypt)
+    except PassphraseError as error:
+        raise StackFileError(f"stack {stack!r}: {error}") from None
     except StackFileError as error:
         if str(error).startswith("stack "):
             raise
@@ -256,7 +284,9 @@ def secure_paths(entries: dict[str, Any], project_name: str) -> dict[str, list[t
     return found
 
 
-def config_from_entries(entries: dict[str, Any], project_name: str) -> tuple[dict[str, str], list[str]]:
+def config_from_entries(
+    entries: dict[str, Any], project_name: str, decrypt: Callable[[str], str] | None = None
+) -> tuple[dict[str, str], list[str]]:
     """Stack-file `config:` entries -> (config as the engine passes it, keys that hold secrets)."""
     config: dict[str, str] = {}
     secret_keys: list[str] = []
@@ -268,7 +298,7 @@ def config_from_entries(entries: dict[str, Any], project_name: str) -> tuple[dic
                 f"config keys {spelled[full_key]!r} and {key!r} are one key, {full_key!r}: give it once"
             )
         spelled[full_key] = key
-        plain, secure = _strip_secure(value)
+        plain, secure = _strip_secure(value, decrypt=decrypt)
         config[full_key] = _as_config_string(plain)
         if secure:
             secret_keys.append(full_key)

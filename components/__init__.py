@@ -7,6 +7,7 @@ from .certmanager.install import CertManagerInstall, CertManagerInstallArgs
 from .certmanager.specs import CertificateSpec, IssuerRef, KeystoreSpec, PrivateKeySpec, SecretTemplate, X509Subject
 from .context import CertManagerRef, ClusterContext
 from .dnspod import DnspodCredentials, DnspodWebhook, DnspodWildcard, DnspodWildcardArgs, Http01Hosts
+from .helm import ChartMirror
 from .hubble import (
     CiliumReleaseArgs,
     HubbleMetricsTLS,
@@ -31,6 +32,7 @@ __all__ = [
     "CertManagerInstallArgs",
     "CertManagerRef",
     "CertificateSpec",
+    "ChartMirror",
     "CiliumReleaseArgs",
     "ClusterContext",
     "DnspodCredentials",

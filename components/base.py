@@ -54,7 +54,11 @@ class ComponentArgs(Spec):
             updates[field] = None
         if not updates:
             return self
-        return type(self).model_validate({**self.model_dump(mode="python", by_alias=False), **updates})
+        # exclude_unset: what the user left to its default stays unset (a chart mirror replaces only repositories
+        # nobody set, components/helm.py chart_source)
+        return type(self).model_validate(
+            {**self.model_dump(mode="python", by_alias=False, exclude_unset=True), **updates}
+        )
 
     def links(self) -> list[tuple[str, str, str]]:
         """(link field, field it fills, what it takes: 'issuer' or 'certificate')."""

@@ -14,6 +14,7 @@ import weakref
 from pulumi.runtime import settings
 from pydantic import Field, PrivateAttr
 
+from .helm import ChartMirror
 from .model import DnsLabel, K8sName, PinnedVersion, ReleaseName, Spec
 from .plan import ClaimLedger
 
@@ -60,6 +61,9 @@ class ClusterContext(Spec):
     )
     kubernetes_version: PinnedVersion | None = Field(
         default=None, description="The cluster's Kubernetes version, if known."
+    )
+    chart_mirror: ChartMirror | None = Field(
+        default=None, description="Where every chart comes from instead of its project's repository."
     )
     _ledgers: weakref.WeakKeyDictionary = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from cryptography import x509
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field, model_validator
 
@@ -23,6 +24,7 @@ from .certmanager.checks import acme_solver_problems
 from .certmanager.specs import (
     DEFAULT_KEY_NOTE,
     LETSENCRYPT,
+    WAIT_INSTEAD_OF_SELF_CHECK_SINCE,
     AcmeIssuerSpec,
     AcmeSolver,
     CertificateSpec,
@@ -33,11 +35,22 @@ from .certmanager.specs import (
     SolverSelector,
 )
 from .context import ClusterContext
-from .helm import ChartRepository, helm_release
+from .helm import ChartRepository, chart_source, helm_release
 from .hosts import CertificateNames, covered, to_ascii
 from .inputs import SecretInput, secret_output
 from .links import Provided, ProvidedCertificate
-from .model import DnsLabel, DnsName, K8sName, PinnedVersion, ReleaseName, Spec, StrictInt, dns_name
+from .model import (
+    DnsLabel,
+    DnsName,
+    GoDuration,
+    K8sName,
+    PinnedVersion,
+    ReleaseName,
+    Spec,
+    StrictInt,
+    dns_name,
+    version_tuple,
+)
 from .names import child_name, k8s_name
 from .plan import ObjectClaim, certificate_claims
 from .replication import KUBED_DEPRECATION, SecretReplication
@@ -50,6 +63,20 @@ _LE_KEYS = {"RSA": (2048, 3072, 4096), "ECDSA": (256, 384)}
 DEFAULT_GROUP_NAME = "acme.dnspod.com"
 # Seed 002's resolvers: DNSPod's public resolver and Google's.
 DEFAULT_RESOLVERS = ("119.29.29.29:53", "8.8.8.8:53")
+
+
+def _pem_certificates(text: str) -> None:
+    try:
+        certificates = x509.load_pem_x509_certificates(text.encode())
+    except ValueError as error:
+        raise ValueError(f"acmeCaBundle must be PEM certificates: {error}") from None
+    if not all(c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca for c in certificates):
+        raise ValueError("acmeCaBundle must hold CA certificates (basicConstraints CA:TRUE)")
+
+
+def _has_wait(context: ClusterContext) -> bool:
+    version = context.cert_manager.version
+    return version is None or version_tuple(version) >= WAIT_INSTEAD_OF_SELF_CHECK_SINCE
 
 
 def _domain(value: str) -> str:
@@ -120,6 +147,16 @@ class DnspodWildcardArgs(ComponentArgs):
         description="'letsencrypt', 'letsencrypt-staging' or an https:// ACME directory. Unset: production in a "
         "stack marked production, staging elsewhere.",
     )
+    acme_ca_bundle: str | None = Field(
+        default=None,
+        description="PEM CA certificate(s) of a private ACME server set in acmeServer (step-ca, Vault, pebble), "
+        "which cert-manager trusts for that server's TLS (the issuer's acme.caBundle).",
+    )
+    wait_instead_of_self_check: GoDuration | None = Field(
+        default=None,
+        description="Skip cert-manager's DNS-01 self-check and wait this long after the TXT record is presented "
+        "(cert-manager >= v1.21): split-horizon DNS without the recursive-nameserver flags (seed 002).",
+    )
     allow_production_acme: bool = Field(
         default=False,
         description="Allow Let's Encrypt production in a stack not marked production (rate limits apply).",
@@ -167,6 +204,13 @@ class DnspodWildcardArgs(ComponentArgs):
             raise ValueError(
                 f"acmeServer must be 'letsencrypt', 'letsencrypt-staging' or an https:// URL, got {self.acme_server!r}"
             )
+        if self.acme_ca_bundle is not None:
+            if self.acme_server is None or LETSENCRYPT.get(self.acme_server, self.acme_server) in LETSENCRYPT.values():
+                raise ValueError(
+                    "acmeCaBundle is for a private ACME server set in acmeServer; Let's Encrypt's certificate chains "
+                    "to public roots"
+                )
+            _pem_certificates(self.acme_ca_bundle)
         if (self.issuer_kind == "Issuer") != (self.issuer_namespace is not None):
             raise ValueError("issuerNamespace is required for an Issuer and not allowed for a ClusterIssuer")
         allowed = _LE_KEYS.get(self.private_key.algorithm, ())
@@ -244,6 +288,7 @@ class DnspodWildcardArgs(ComponentArgs):
             AcmeSolver(
                 selector=SolverSelector(dns_zones=self.dns_zones) if self.dns_zones else None,
                 dns01=Dns01WebhookSolver(group_name=self.webhook.group_name, solver_name="dnspod", config=config),
+                wait_instead_of_self_check=self.wait_instead_of_self_check,
             )
         ]
         if self.http01 is not None:
@@ -258,6 +303,7 @@ class DnspodWildcardArgs(ComponentArgs):
             email=self.email,
             private_key_secret_name=self.names()["account_key"],
             solvers=solvers,
+            ca_bundle=self.acme_ca_bundle,
         )
 
     def issuer_ref(self) -> IssuerRef:
@@ -294,7 +340,13 @@ class DnspodWildcardArgs(ComponentArgs):
             private_key_secret_name="x",
             solvers=self.issuer_spec(context).solvers,
         )
-        if not context.production and not server.is_staging and not self.allow_production_acme:
+        if self.wait_instead_of_self_check is not None and not _has_wait(context):
+            problems.append(
+                "waitInsteadOfSelfCheck needs cert-manager v1.21 or newer (the ACME solver field is new in v1.21.0); "
+                f"this stack's is {context.cert_manager.version}: use "
+                "certManager.dns01RecursiveNameservers(+Only) instead, or pin v1.21"
+            )
+        if not context.production and server.is_letsencrypt_production and not self.allow_production_acme:
             problems.append(
                 f"acmeServer {server.server_url!r} is Let's Encrypt production in a stack not marked production: "
                 "leave acmeServer unset (staging), mark the stack production, or set allowProductionAcme: true"
@@ -372,6 +424,8 @@ class DnspodWildcardArgs(ComponentArgs):
         return Provided(issuer=self.issuer_ref(), certificate=certificate)
 
     def cert_manager_defaults(self) -> dict[str, Any]:
+        if self.wait_instead_of_self_check is not None:
+            return {}  # no self-check to point at public resolvers
         # Seed 002's challenge hung "pending" behind cluster-local DNS until cert-manager self-checked against
         # public resolvers (cert-manager.io/docs/configuration/acme/dns01/#setting-nameservers-for-dns01-self-check).
         return {"dns01_recursive_nameservers": list(DEFAULT_RESOLVERS), "dns01_recursive_nameservers_only": True}
@@ -412,7 +466,7 @@ class DnspodWildcard(TLSComponent):
         context = self.context
         names = args.names()
         cert_manager = context.cert_manager
-        if not cert_manager.dns01_recursive_nameservers_only:
+        if not cert_manager.dns01_recursive_nameservers_only and args.wait_instead_of_self_check is None:
             pulumi.log.warn(
                 f"DnspodWildcard {name!r}: cert-manager does not self-check DNS-01 against public resolvers "
                 "(dns01RecursiveNameserversOnly); behind cluster-local DNS challenges stay pending (seed 002)",
@@ -423,13 +477,15 @@ class DnspodWildcard(TLSComponent):
 
         webhook = None
         if args.webhook.install:
+            repository, ca_file = chart_source(args.webhook, context.chart_mirror)
             webhook = helm_release(
                 child_name(name, "webhook"),
                 name=args.webhook.release_name,
                 chart="cert-manager-webhook-dnspod",
                 version=args.webhook.version,
                 namespace=cert_manager.namespace,
-                repository=args.webhook.repository,
+                repository=repository,
+                ca_file=ca_file,
                 values={
                     "groupName": args.webhook.group_name,
                     "certManager": {

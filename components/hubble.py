@@ -23,7 +23,7 @@ from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.specs import CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
-from .helm import ChartRepository, helm_release
+from .helm import ChartRepository, chart_source, helm_release
 from .inputs import Given
 from .merge import deep_merge
 from .model import (
@@ -627,13 +627,15 @@ class HubbleTLS(TLSComponent):
             release_opts = pulumi.ResourceOptions(parent=self) if args.bootstrap else self.child_opts(chain)
             if not args.bootstrap:
                 pulumi.log.warn(FRESH_CLUSTER_WARNING.format(name=name), resource=self)
+            repository, ca_file = chart_source(args.release, self.context.chart_mirror)
             self.release = helm_release(
                 child_name(name, "cilium"),
                 name=args.release.release_name,
                 chart="cilium",
                 version=args.cilium_version,
                 namespace=args.namespace,
-                repository=args.release.repository,
+                repository=repository,
+                ca_file=ca_file,
                 values=merged,
                 timeout_seconds=args.release.timeout_seconds,
                 opts=release_opts,

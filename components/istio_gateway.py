@@ -21,7 +21,7 @@ from .base import ComponentArgs, TLSComponent
 from .certmanager import resources
 from .certmanager.specs import DEFAULT_KEY_NOTE, CertificateSpec, IssuerRef, PrivateKeySpec
 from .context import ClusterContext
-from .helm import ChartRepository, helm_release
+from .helm import ChartRepository, chart_source, helm_release
 from .hosts import CertificateNames, covered
 from .inputs import Given
 from .links import LinkError
@@ -399,13 +399,15 @@ class IstioHTTPSGateway(TLSComponent):
         gateway_values = args.release.exposure.values()
         release = None
         if args.release.install:
+            repository, ca_file = chart_source(args.release, self.context.chart_mirror)
             release = helm_release(
                 self.child_name("release"),
                 name=args.release.name,
                 chart="gateway",
                 version=args.release.version,
                 namespace=ns,
-                repository=args.release.repository,
+                repository=repository,
+                ca_file=ca_file,
                 values=gateway_values,
                 timeout_seconds=args.release.timeout_seconds,
                 opts=self.child_opts(),

@@ -24,6 +24,7 @@ from cluster_tls.components.certmanager.install import CertManagerInstallArgs
 from cluster_tls.components.context import ClusterContext
 from cluster_tls.components.dnspod import DnspodWildcardArgs
 from cluster_tls.components.echo import shown
+from cluster_tls.components.helm import ChartMirror
 from cluster_tls.components.hubble import HubbleTLSArgs
 from cluster_tls.components.inputs import is_secret_annotation
 from cluster_tls.components.istio_gateway import IstioHTTPSGatewayArgs
@@ -112,6 +113,11 @@ class PreflightSettings(Spec):
 
 class StackConfig(Spec):
     production: bool = Field(default=False, description="This stack serves production.")
+    charts: ChartMirror | None = Field(
+        default=None,
+        description="A chart mirror or OCI registry serving every chart the stack installs (cert-manager, the DNSPod "
+        "webhook, the Istio gateway, Cilium); a release whose own repository is set keeps it.",
+    )
     preflight: PreflightSettings = Field(default_factory=PreflightSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     cert_manager: CertManagerSettings = Field(default_factory=CertManagerSettings)
@@ -127,6 +133,14 @@ class StackConfig(Spec):
         default=None, description="HTTPS at the Istio ingress gateway (IstioHTTPSGateway)."
     )
     hubble: HubbleTLSArgs | None = Field(default=None, description="Cilium Hubble mutual TLS (HubbleTLS).")
+
+    @model_validator(mode="after")
+    def _one_chart_mirror(self) -> StackConfig:
+        if self.cert_manager.chart_mirror is not None:
+            raise ValueError(
+                f"{PROJECT}:certManager.chartMirror: the stack's chart mirror is {PROJECT}:charts, for every release"
+            )
+        return self
 
     @model_validator(mode="after")
     def _namespaces_not_made_twice(self) -> StackConfig:
@@ -149,12 +163,16 @@ class StackConfig(Spec):
                 for key, value in component.cert_manager_defaults().items():
                     if key not in settings.model_fields_set:
                         defaults.setdefault(key, value)
+        if self.charts is not None:
+            defaults["chart_mirror"] = self.charts
         return CertManagerInstallArgs.model_validate(
             {**settings.model_dump(exclude={"install"}, exclude_unset=True, by_alias=False), **defaults}
         )
 
     def context(self) -> ClusterContext:
-        return ClusterContext(cert_manager=self.cert_manager_args().ref(), production=self.production)
+        return ClusterContext(
+            cert_manager=self.cert_manager_args().ref(), production=self.production, chart_mirror=self.charts
+        )
 
 
 class StackConfigError(pulumi.RunError):
@@ -240,6 +258,13 @@ def _format_errors(
             continue
         message = item["msg"].removeprefix("Value error, ")
         value = item.get("input")
+        if isinstance(value, str) and value.startswith(OFFLINE_SECRET_PLACEHOLDER):
+            # a `secure:` value read offline without the passphrase: its placeholder is no domain, e-mail or host
+            problems.append(
+                f"{path}: is secret and cannot be read offline without the stack's passphrase: set "
+                "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), as for `pulumi preview`"
+            )
+            continue
         scalar = isinstance(value, (str, int, float, bool)) or value is None
         shown = f" (got {_show(value, secret)})" if scalar and item["type"] != "missing" else ""
         # A rule across keys (StackConfig's own validators) names its keys in its message.

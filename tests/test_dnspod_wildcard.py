@@ -451,3 +451,62 @@ def test_a_program_that_says_nothing_of_its_cluster_gets_staging_and_a_self_chec
     server = evaluation.named("dnspod-issuer").inputs["spec"]["acme"]["server"]
     assert server == "https://acme-staging-v02.api.letsencrypt.org/directory"
     assert any("does not self-check DNS-01 against public resolvers" in log for log in evaluation.logs)
+
+
+def _ca_pem(tmp_path: Path) -> str:
+    from tests.e2e.certs import make_ca
+
+    return make_ca(tmp_path, "private-acme").cert.read_text()
+
+
+def test_a_private_acme_server_is_trusted_through_its_ca_bundle_and_is_not_lets_encrypt(run, schemas, tmp_path):
+    # issue 27: step-ca, Vault or pebble beside Let's Encrypt; a stack not marked production may use one without
+    # allowProductionAcme, which is about Let's Encrypt's production rate limits.
+    pem = _ca_pem(tmp_path)
+    args = {**BASE, "acmeServer": "https://acme.internal.example:9000/acme/acme/directory", "acmeCaBundle": pem}
+    evaluation = run(build(args))
+    issuer = next(o for o in kubernetes_objects(evaluation) if o.kind == "ClusterIssuer").body
+    import base64
+
+    assert base64.b64decode(issuer["spec"]["acme"]["caBundle"]).decode() == pem
+    assert issuer["spec"]["acme"]["server"] == args["acmeServer"]
+    assert schemas.object_errors(yaml.safe_load(dump_yaml(issuer))) == []
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"acmeCaBundle": "not a certificate"}, "acmeCaBundle: a private ACME server's CA"),
+        ({"acmeServer": "letsencrypt"}, "acmeCaBundle is for a private ACME server"),
+    ],
+)
+def test_a_ca_bundle_that_cannot_serve_is_refused(tmp_path, change, message):
+    args = {**BASE, "acmeServer": "https://acme.internal.example/dir", "acmeCaBundle": _ca_pem(tmp_path), **change}
+    if "acmeCaBundle: a private" in message:
+        message = "acmeCaBundle must be PEM certificates"
+    with pytest.raises(ArgsError, match=message):
+        DnspodWildcardArgs.model_validate(args)
+
+
+def test_lets_encrypt_production_is_still_refused_outside_production(run):
+    with pytest.raises(PlanError, match="Let's Encrypt production in a stack not marked production"):
+        run(build({**BASE, "acmeServer": "letsencrypt"}))
+
+
+def test_wait_instead_of_self_check_replaces_the_self_check_on_cert_manager_1_21(run, schemas):
+    context = ClusterContext(cert_manager=CertManagerRef(version="v1.21.1"))
+    evaluation = run(build({**BASE, "waitInsteadOfSelfCheck": "30s"}, context))
+    issuer = next(o for o in kubernetes_objects(evaluation) if o.kind == "ClusterIssuer").body
+    assert issuer["spec"]["acme"]["solvers"][0]["waitInsteadOfSelfCheck"] == "30s"
+    assert schemas.object_errors(yaml.safe_load(dump_yaml(issuer))) == []
+    # no self-check, so no warning that it asks cluster-local DNS, and no resolver defaults for cert-manager
+    assert not [line for line in evaluation.logs if "self-check" in line]
+    assert DnspodWildcardArgs.model_validate({**BASE, "waitInsteadOfSelfCheck": "30s"}).cert_manager_defaults() == {}
+
+
+def test_wait_instead_of_self_check_is_refused_where_cert_manager_lacks_it(run):
+    context = ClusterContext(cert_manager=CertManagerRef(version="v1.20.2"))
+    with pytest.raises(PlanError, match=r"waitInsteadOfSelfCheck needs cert-manager v1.21 or newer .* v1.20.2"):
+        run(build({**BASE, "waitInsteadOfSelfCheck": "30s"}, context))
+    with pytest.raises(ArgsError, match="must not be negative|Go duration"):
+        DnspodWildcardArgs.model_validate({**BASE, "waitInsteadOfSelfCheck": "-5s"})

@@ -42,6 +42,8 @@ def test_every_helm_release_has_values_valid_for_its_chart(stack, schemas):
             assert schemas.helm_values_errors("cert-manager", release.values) == []
         elif release.chart == "cilium":
             assert schemas.helm_values_errors("cilium", release.values, release.version) == []
+        elif release.chart == "gateway":
+            assert schemas.helm_values_errors("istio-gateway", release.values) == []
         elif release.chart == "cert-manager-webhook-dnspod":
             # upstream ships no values.schema.json: every key must exist in the chart's values.yaml
             assert schemas.unknown_values("cert-manager-webhook-dnspod", release.values) == []

@@ -22,6 +22,7 @@ def _resource(document: dict, index: int) -> SimpleNamespace:
             "name": document["name"],
             "namespace": document["namespace"],
             "values": document["values"],
+            **({"version": document["version"]} if "version" in document else {}),
         }
         return SimpleNamespace(
             resource_type="kubernetes:helm.sh/v3:Release",

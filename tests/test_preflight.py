@@ -111,6 +111,7 @@ def release(chart, values, ns="cert-manager"):
 
 
 REFLECT = "reflector.v1.k8s.emberstack.com/"
+WAITING_SOLVER = {"dns01": {"webhook": {"groupName": "g", "solverName": "s"}}, "waitInsteadOfSelfCheck": "1m"}
 
 
 def whizard(kind, spec, ns="kubesphere-monitoring-system"):
@@ -475,6 +476,17 @@ FIXTURES = {
         [
             acme(),
             *[cert(f"w{i}", ns=f"ns{i}", issuer="le", dnsNames=["*.example.com", "example.com"]) for i in range(5)],
+        ],
+    ),
+    # issue 27: cert-manager v1.21's answer to split-horizon self-checks, on the versions that have it
+    "D10": (
+        [
+            acme(solvers=[WAITING_SOLVER]),
+            {**release("cert-manager", {"dns01RecursiveNameserversOnly": True}), "version": "v1.20.2"},
+        ],
+        [
+            acme(solvers=[WAITING_SOLVER]),
+            {**release("cert-manager", {}), "version": "v1.21.1"},
         ],
     ),
     "D4b": (

@@ -120,6 +120,7 @@ TOPOLOGY = {
         ("kubernetes:helm.sh/v3:Release", "cert-manager-release"),
         ("kubernetes:helm.sh/v3:Release", "dnspod-webhook"),
         ("kubernetes:helm.sh/v3:Release", "hubble-cilium"),
+        ("kubernetes:helm.sh/v3:Release", "istio-gateway-release"),
         ("kubernetes:networking.istio.io/v1:Gateway", "istio-gateway-gateway"),
         ("kubernetes:networking.istio.io/v1:VirtualService", "istio-gateway-virtualservice"),
     ],

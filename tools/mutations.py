@@ -25,8 +25,8 @@ M = [
     (
         "cert-manager namespace not passed to CA chains",
         "stacks/config.py",
-        "return ClusterContext(cert_manager=self.cert_manager_args().ref(), production=self.production)",
-        "return ClusterContext(production=self.production)",
+        "cert_manager=self.cert_manager_args().ref(), production=self.production, chart_mirror=self.charts",
+        "production=self.production, chart_mirror=self.charts",
     ),
     (
         "values lose dependency on CA issuer",

@@ -64,6 +64,7 @@ def _object(resource_type: str, props: dict[str, Any], urn: str, name: str) -> O
             props.get("values") or {},
             name,
             urn,
+            props.get("version") or None,
         )
     api_version, _, kind = resource_type.removeprefix("kubernetes:").rpartition(":")
     metadata = props.get("metadata") or {}

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ..components.hosts import CertificateNames, covered
-from ..components.model import public_suffixes
+from ..components.model import public_suffixes, version_tuple
 from .engine import rule
 from .view import REDACTED, Obj, Release, StackView, Unknown, all_known, is_known
 
@@ -488,7 +488,9 @@ def dns01_self_check_resolvers(view: StackView) -> Findings:
     if values is not None and values.get("dns01RecursiveNameserversOnly"):
         return
     for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
-        if not any("dns01" in s for s in (_acme(issuer) or {}).get("solvers", [])):
+        # a solver with waitInsteadOfSelfCheck has no self-check to point anywhere (cert-manager v1.21)
+        solvers = [s for s in (_acme(issuer) or {}).get("solvers", []) if "waitInsteadOfSelfCheck" not in s]
+        if not any("dns01" in s for s in solvers):
             continue
         declared = any(
             isinstance(o, dict) and o.get("dns01_recursive_nameservers_only") is True for o in view.outputs.values()
@@ -519,6 +521,29 @@ def _private_resolvers(values: dict) -> list[str]:
         if not address.is_global:
             private.append(entry.strip())
     return private
+
+
+@rule("D10", "error", "waitInsteadOfSelfCheck only on a cert-manager that has it")
+def wait_instead_of_self_check_needs_1_21(view: StackView) -> Findings:
+    """cert-manager v1.21.0 added ACMEChallengeSolver.waitInsteadOfSelfCheck (pkg/apis/acme/v1/types_issuer.go
+    v1.21.1 L181-198); an older CRD prunes the field or strict validation refuses it, and the self-check runs."""
+    release = view.release("cert-manager")
+    version = release.version if release is not None else None
+    if not isinstance(version, str) or not is_known(version):
+        return
+    try:
+        older = version_tuple(version) < (1, 21, 0)
+    except ValueError:
+        return
+    if not older:
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if any("waitInsteadOfSelfCheck" in s for s in (_acme(issuer) or {}).get("solvers", [])):
+            yield (
+                issuer,
+                f"a solver sets waitInsteadOfSelfCheck, which cert-manager {version} lacks (new in v1.21.0): pin "
+                "v1.21 or newer, or use dns01RecursiveNameservers(+Only)",
+            )
 
 
 @rule("D4b", "warning", "DNS-01 self-check resolvers are public ones")

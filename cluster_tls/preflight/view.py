@@ -99,6 +99,7 @@ class Release:
     values: Any
     resource: str = ""
     urn: str = ""
+    version: str | None = None  # the chart version the release pins
 
 
 @dataclass
@@ -199,6 +200,7 @@ def from_evaluation(evaluation, *, production: bool | None = None, stack: str = 
                 _plain(release.values),
                 release.source.name,
                 release.source.urn,
+                _plain(release.version) if release.version else None,
             )
         )
     for reg in evaluation.registrations:
@@ -247,7 +249,13 @@ def from_manifests(documents: Iterable[dict[str, Any] | str], *, production: boo
         doc = yaml.safe_load(document) if isinstance(document, str) else document
         if doc.get("kind") == "HelmRelease":
             view.releases.append(
-                Release(doc["chart"], doc["name"], doc.get("namespace", "default"), doc.get("values", {}))
+                Release(
+                    doc["chart"],
+                    doc["name"],
+                    doc.get("namespace", "default"),
+                    doc.get("values", {}),
+                    version=doc.get("version"),
+                )
             )
             continue
         meta = doc.get("metadata") or {}

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from ..base import TLSComponent
 from ..context import CertManagerRef, ClusterContext
-from ..helm import ChartRepository, helm_release
+from ..helm import ChartMirror, ChartRepository, chart_source, helm_release
 from ..merge import deep_merge
 from ..model import DnsLabel, PinnedVersion, ReleaseName, Spec, StrictInt, host_port, version_tuple
 from ..names import child_name
@@ -58,6 +58,11 @@ class CertManagerInstallArgs(Spec):
     repository: ChartRepository = Field(
         default="https://charts.jetstack.io",
         description="Chart repository (https://) or OCI location (oci://quay.io/jetstack/charts).",
+    )
+    chart_mirror: ChartMirror | None = Field(
+        default=None,
+        description="Where every chart comes from (this release's unless `repository` is set, and through "
+        "cluster_context() every component's): a chart mirror or an OCI registry.",
     )
     install_crds: bool = Field(
         default=True, description="Install the CRDs with the chart (crds.enabled, or installCRDs before v1.15)."
@@ -223,13 +228,15 @@ class CertManagerInstall(TLSComponent):
         args = CertManagerInstallArgs.coerce(args)
         super().__init__(name, opts)
         self.args = args
+        repository, ca_file = chart_source(args, args.chart_mirror)
         release = helm_release(
             child_name(name, "release"),
             name=args.release_name,
             chart="cert-manager",
             version=args.version,
             namespace=args.namespace,
-            repository=args.repository,
+            repository=repository,
+            ca_file=ca_file,
             values=args.helm_values(),
             timeout_seconds=args.timeout_seconds,
             opts=self.child_opts(),
@@ -253,4 +260,4 @@ class CertManagerInstall(TLSComponent):
 
     def cluster_context(self, *, production: bool = False) -> ClusterContext:
         """A ClusterContext for the components that use this cert-manager (pass it as their `context`)."""
-        return ClusterContext(cert_manager=self.args.ref(), production=production)
+        return ClusterContext(cert_manager=self.args.ref(), production=production, chart_mirror=self.args.chart_mirror)

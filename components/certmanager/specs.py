@@ -7,6 +7,7 @@ v1.21.1 `internal/apis/certmanager/validation/certificate.go` (cited by line bel
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -356,15 +357,28 @@ class Dns01WebhookSolver(Spec):
         return {"webhook": body}
 
 
+# cert-manager v1.21.0 added ACMEChallengeSolver.waitInsteadOfSelfCheck (pkg/apis/acme/v1/types_issuer.go v1.21.1
+# L181-198): no self-check, a fixed wait after presenting, "for example due to split-horizon DNS".
+WAIT_INSTEAD_OF_SELF_CHECK_SINCE = (1, 21, 0)
+
+
 class AcmeSolver(Spec):
     selector: SolverSelector | None = None
     http01: Http01IngressSolver | None = None
     dns01: Dns01WebhookSolver | None = None
+    wait_instead_of_self_check: GoDuration | None = Field(
+        default=None,
+        description="Skip cert-manager's self-check and wait this long after presenting before the ACME server "
+        "validates (cert-manager >= v1.21).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AcmeSolver:
         if (self.http01 is None) == (self.dns01 is None):
             raise ValueError("each ACME solver sets exactly one of http01 or dns01")
+        if self.wait_instead_of_self_check is not None and self.wait_instead_of_self_check.startswith("-"):
+            # internal/apis/certmanager/validation/issuer.go v1.21.1 L174: "A negative duration is rejected".
+            raise ValueError("waitInsteadOfSelfCheck must not be negative")
         return self
 
     def manifest(self) -> dict[str, Any]:
@@ -375,6 +389,8 @@ class AcmeSolver(Spec):
             body["http01"] = self.http01.manifest()
         if self.dns01:
             body["dns01"] = self.dns01.manifest()
+        if self.wait_instead_of_self_check is not None:
+            body["waitInsteadOfSelfCheck"] = self.wait_instead_of_self_check
         return body
 
 
@@ -393,6 +409,9 @@ class AcmeIssuerSpec(Spec):
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="ACME account e-mail.")
     private_key_secret_name: K8sName = Field(description="Secret for the ACME account key.")
     solvers: list[AcmeSolver] = Field(min_length=1)
+    ca_bundle: str | None = Field(
+        default=None, description="PEM CA certificates of a private ACME server (step-ca, Vault, pebble)."
+    )
 
     @model_validator(mode="after")
     def _server_is_url(self) -> AcmeIssuerSpec:
@@ -410,15 +429,21 @@ class AcmeIssuerSpec(Spec):
     def is_staging(self) -> bool:
         return "staging" in self.server_url
 
+    @property
+    def is_letsencrypt_production(self) -> bool:
+        return self.server_url == LETSENCRYPT["letsencrypt"]
+
     def manifest(self) -> dict[str, Any]:
-        return {
-            "acme": {
-                "server": self.server_url,
-                "email": self.email,
-                "privateKeySecretRef": {"name": self.private_key_secret_name},
-                "solvers": [s.manifest() for s in self.solvers],
-            }
+        acme: dict[str, Any] = {
+            "server": self.server_url,
+            "email": self.email,
+            "privateKeySecretRef": {"name": self.private_key_secret_name},
+            "solvers": [s.manifest() for s in self.solvers],
         }
+        if self.ca_bundle is not None:
+            # ACMEIssuer.caBundle (types_issuer.go v1.21.1 L66): base64 PEM, trusted for the server's TLS only.
+            acme["caBundle"] = base64.b64encode(self.ca_bundle.encode()).decode()
+        return {"acme": acme}
 
 
 IssuerSpec = SelfSignedIssuerSpec | CAIssuerSpec | AcmeIssuerSpec

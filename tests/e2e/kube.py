@@ -103,6 +103,11 @@ class Kube:
     def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict]:
         return self.request("GET", self.path(api_version, kind, namespace=namespace))["items"]
 
+    def list_all(self, api_version: str, kind: str) -> list[dict]:
+        """Every object of a kind, in every namespace."""
+        base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+        return self.request("GET", f"{base}/{self.kind(api_version, kind).plural}")["items"]
+
     def apply(self, obj: dict, manager: str = "e2e-harness", force: bool = True) -> dict:
         meta = obj["metadata"]
         query = urllib.parse.urlencode({"fieldManager": manager, "force": "true" if force else "false"})

@@ -115,6 +115,7 @@ class ProcessKubelet:
     state: Path
     processes: dict[str, PodProcess] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    completed: list[tuple[str, str, int]] = field(default_factory=list)  # (pod, part, exit code) of Job pods
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -182,6 +183,8 @@ class ProcessKubelet:
             if code is None:
                 self._report(pod, process, ready=False)
             else:
+                if (process.key, process.part, code) not in self.completed:
+                    self.completed.append((process.key, process.part, code))
                 self._report(pod, process, exit_code=code)
             return
         if not process.alive():  # restartPolicy Always: start it again, a little later each time

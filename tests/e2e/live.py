@@ -130,10 +130,23 @@ def _merge(into: dict[str, Any], more: dict[str, Any]) -> None:
             into[key] = value
 
 
+def _as_stored(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Secret as the API server stores it: `stringData` is write-only, merged into `data` base64-encoded
+    (core/v1 Secret docs)."""
+    if obj.get("kind") != "Secret" or "stringData" not in obj:
+        return obj
+    import base64
+
+    encoded = {
+        k: v if v == SECRET else base64.b64encode(str(v).encode()).decode() for k, v in obj["stringData"].items()
+    }
+    return {**{k: v for k, v in obj.items() if k != "stringData"}, "data": {**obj.get("data", {}), **encoded}}
+
+
 def compare_with_cluster(kube: Kube, render: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Problems (one line each) and the live objects, for every object the render wrote."""
     problems, lives = [], []
-    for obj in rendered_objects(render):
+    for obj in map(_as_stored, rendered_objects(render)):
         meta = obj["metadata"]
         live = kube.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
         if live is None:
@@ -149,3 +162,37 @@ def compare_with_cluster(kube: Kube, render: Path) -> tuple[list[str], list[dict
             problems.append(f"{ident(obj)}: no fields owned by the Kubernetes provider's field manager ({managers})")
         problems += [f"{ident(obj)} {p}: applied by Pulumi, not rendered" for p in unrendered(owned, obj)]
     return problems, lives
+
+
+def predicted_changes(project, before: Path, after: Path) -> dict[str, list[str]]:
+    """What `cluster-tls diff --against-dir before` says a config change does: object -> changed field paths
+    (`after` is the project's render now)."""
+    predicted = project.offline("diff", "--stack", project.stack, "--against-dir", str(before), "--format", "json")
+    assert predicted.returncode == 1, predicted.stdout + predicted.stderr  # differences
+    changed = {}
+    for file in json.loads(predicted.stdout)[project.stack]["files"]:
+        if file["path"].startswith("manifests/"):
+            assert file["status"] == "changed", file
+            obj = yaml.safe_load((after / file["path"]).read_text())
+            changed[ident(obj)] = [f["path"] for f in file["fields"]]
+    assert changed, predicted.stdout
+    return changed
+
+
+def assert_preview_as_predicted(stack, changed: dict[str, list[str]]) -> None:
+    """`pulumi preview --diff` updates exactly the predicted objects, and in each exactly the predicted fields."""
+    from tests.e2e.engine import events_of
+
+    steps = events_of("resource_pre_event")
+    stack.preview(diff=True, on_event=steps)
+    updates = {}
+    for event in steps.kept:
+        meta = event.metadata
+        if meta.op.value in ("same", "read"):
+            continue
+        assert meta.op.value == "update", (meta.urn, meta.op)
+        updates[ident(meta.new.inputs)] = sorted(meta.detailed_diff or {})
+    assert set(updates) == set(changed)
+    for key, fields in changed.items():  # the same fields: each predicted one changes, nothing else does
+        assert all(any(d.startswith(f) for d in updates[key]) for f in fields), (key, fields, updates[key])
+        assert all(any(d.startswith(f) for f in fields) for d in updates[key]), (key, fields, updates[key])

@@ -8,14 +8,19 @@ refuse every Issuer without a pod to answer. Tests run in file order on one stac
 
 from __future__ import annotations
 
-import json
 import ssl
 
 import pytest
 import yaml
 
 from tests.e2e.engine import REPO, Engine, Project, events_of
-from tests.e2e.live import compare_with_cluster, ident, rendered_objects
+from tests.e2e.live import (
+    assert_preview_as_predicted,
+    compare_with_cluster,
+    ident,
+    predicted_changes,
+    rendered_objects,
+)
 from tests.e2e.secrets import check_against_spec, issued, serve_and_connect
 
 E2E_CONFIG = {
@@ -103,32 +108,8 @@ def test_a_config_change_previews_as_cluster_tls_diff_predicts(dev, tmp_path):
     project.set_config(
         "cluster-tls:istioGateway", {**gateway, "hosts": [*gateway["hosts"], "api.dev.example.internal"]}
     )
-    predicted = project.offline(
-        "diff", "--stack", project.stack, "--against-dir", str(tmp_path / "before"), "--format", "json"
-    )
-    assert predicted.returncode == 1, predicted.stderr  # differences
     _render(project, tmp_path / "after")
-    changed = {}
-    for file in json.loads(predicted.stdout)[project.stack]["files"]:
-        if file["path"].startswith("manifests/"):
-            assert file["status"] == "changed", file
-            obj = yaml.safe_load((tmp_path / "after" / file["path"]).read_text())
-            changed[ident(obj)] = [f["path"] for f in file["fields"]]
-    assert changed, predicted.stdout
-
-    steps = events_of("resource_pre_event")
-    stack.preview(diff=True, on_event=steps)
-    updates = {}
-    for event in steps.kept:
-        meta = event.metadata
-        if meta.op.value in ("same", "read"):
-            continue
-        assert meta.op.value == "update", (meta.urn, meta.op)
-        updates[ident(meta.new.inputs)] = sorted(meta.detailed_diff or {})
-    assert set(updates) == set(changed)
-    for key, fields in changed.items():  # the same fields: each predicted one changes, nothing else does
-        assert all(any(d.startswith(f) for d in updates[key]) for f in fields), (key, fields, updates[key])
-        assert all(any(d.startswith(f) for f in fields) for d in updates[key]), (key, fields, updates[key])
+    assert_preview_as_predicted(stack, predicted_changes(project, tmp_path / "before", tmp_path / "after"))
 
 
 def test_destroy_removes_what_the_stack_created(dev, cluster):
