@@ -22,7 +22,14 @@ PARTS = (
     "etcd",
     "kube-apiserver",
     "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
     "cert-manager-controller",
+    "cert-manager-webhook",
+    "cert-manager-cainjector",
+    "cert-manager-startupapicheck",
+    "dnspod-standin",
+    "pebble",
     "pulumi",
     "pulumi-resource-kubernetes",
     "helm",
@@ -136,7 +143,7 @@ def _embedded(binary: Path, module: str) -> str:
     dep = next((line.split()[2] for line in info.splitlines() if line.split()[1:2] == [module]), "?")
     linked = dict(
         line.split(" ", 1) for line in (binary.parent / "VERSIONS").read_text().splitlines() if " " in line
-    ).get(binary.name.removesuffix("-controller"), "")
+    ).get("cert-manager" if binary.name.startswith("cert-manager") else binary.name, "")
     return f"{linked} ({module} {dep})" if linked else dep
 
 
@@ -152,6 +159,10 @@ def pytest_report_header(config):
 
     provider = _embedded(bin_ / "pulumi-resource-kubernetes", "github.com/pulumi/pulumi-kubernetes/provider/v4")
     cert_manager = _embedded(bin_ / "cert-manager-controller", "github.com/cert-manager/cert-manager")
+    processes = ", ".join(
+        f"{part} {_embedded(bin_ / f'cert-manager-{part}', 'github.com/cert-manager/cert-manager')}"
+        for part in ("webhook", "cainjector", "startupapicheck")
+    )
     return [
         f"real engine from {bin_}:",
         f"  pulumi CLI {first_line('pulumi', 'version')}",
@@ -159,7 +170,11 @@ def pytest_report_header(config):
         f"  kube-apiserver {first_line('kube-apiserver', '--version')}, kube-controller-manager "
         f"{first_line('kube-controller-manager', '--version')}",
         f"  {first_line('etcd', '--version')}",
-        f"  cert-manager controller {cert_manager}",
+        f"  cert-manager controller {cert_manager}; {processes}",
+        f"  DNSPod stand-in (ours, cert-manager's webhook framework "
+        f"{_embedded(bin_ / 'dnspod-standin', 'github.com/cert-manager/cert-manager')})",
+        f"  kube-scheduler {first_line('kube-scheduler', '--version')}, {first_line('kwok', '--version')}",
+        f"  {first_line('pebble', '-version')}",
         f"  helm {first_line('helm', 'version', '--short')}",
         f"  Python SDK pulumi {version('pulumi')}, pulumi-kubernetes {version('pulumi_kubernetes')}",
     ]
