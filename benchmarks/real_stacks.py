@@ -62,13 +62,19 @@ def _platform(bin_: Path, stack: str) -> tuple[Platform, dict]:
 
 
 def _all_ready(platform: Platform) -> bool:
-    certificates = platform.cluster.kube.list_all("cert-manager.io/v1", "Certificate")
+    try:
+        certificates = platform.cluster.kube.list_all("cert-manager.io/v1", "Certificate")
+    except (ApiError, LookupError):
+        return False
     return bool(certificates) and all(conditions(c).get("Ready") == "True" for c in certificates)
 
 
 def _first_ready_watch(platform: Platform, start: float, found: list[float], stop) -> None:
     while not stop.is_set():
-        certificates = platform.cluster.kube.list_all("cert-manager.io/v1", "Certificate")
+        try:
+            certificates = platform.cluster.kube.list_all("cert-manager.io/v1", "Certificate")
+        except (ApiError, LookupError):  # cert-manager's CRDs are not installed yet
+            certificates = []
         if any(conditions(c).get("Ready") == "True" for c in certificates):
             found.append(time.perf_counter() - start)
             return

@@ -16,6 +16,8 @@ apiserver.go, defaultArgs).
 from __future__ import annotations
 
 import base64
+import ctypes
+import ctypes.util
 import os
 import secrets
 import shutil
@@ -32,6 +34,15 @@ import yaml
 from tests.e2e import kwok
 from tests.e2e.certs import issue, make_ca
 from tests.e2e.kube import ApiError, Kube
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child before exec: the kernel kills it when the harness dies, even by SIGKILL (prctl(2)), so an
+    interrupted run leaves no control plane behind."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -108,6 +119,7 @@ class Cluster:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,
             env={**os.environ, **(env or {})},
             cwd=self.state,
         )

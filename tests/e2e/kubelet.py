@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.cluster import Process
+from tests.e2e.cluster import Process, die_with_parent
 from tests.e2e.kube import ApiError, Kube
 
 IMAGE = re.compile(r"^quay\.io/jetstack/cert-manager-(controller|webhook|cainjector|startupapicheck):(.+)$")
@@ -74,6 +74,7 @@ class PodProcess:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent,
             env=self.env,
         )
         handle.close()
