@@ -968,3 +968,21 @@ def test_dns01_resolvers_of_a_cert_manager_installed_elsewhere_are_what_the_stac
         main(["check", "--stack", "e", "--project-dir", str(tmp_path), "--format", "json"])
         out = capsys.readouterr().out
         assert ('"rule": "D4"' in out) is found, out
+
+
+def test_rules_are_one_module_per_group_and_the_engine_imports_none_back():
+    # issue 29: the rules were one 1,296-line module imported in a circle with the engine
+    import ast
+
+    from cluster_tls.preflight import engine
+
+    groups = {"ordering", "webhook", "issuers", "ca_hygiene", "acme", "hubble", "istio", "gateway_api", "whizard"}
+    groups.add("replication")
+    modules = {r.check.__module__.rsplit(".", 1)[-1] for r in RULES}
+    assert modules == groups
+    imported = {
+        node.module or ""
+        for node in ast.walk(ast.parse(Path(engine.__file__).read_text()))
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert not [m for m in imported if "rules" in m]

@@ -94,8 +94,6 @@ INFORMATION_URI = "https://pypi.org/project/cluster-tls/"  # pyproject.toml [pro
 
 
 def _sarif_run(findings: list[Finding], stack: str, location: str, line_of: Callable[[Finding], int | None]) -> dict:
-    from . import rules as _rules  # noqa: F401 - the catalogue
-
     used = sorted({f.rule for f in findings})
     catalogue = {r.id: r for r in RULES}
 

@@ -1,0 +1,325 @@
+"""D. ACME and Let's Encrypt: solvers, servers, self-check resolvers, names Let's Encrypt accepts, rate limits."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+
+from ...components.model import public_suffixes, version_tuple
+from ..engine import rule
+from ..view import Obj, StackView, all_known, is_known
+from ._common import (
+    CERT_MANAGER,
+    Findings,
+    _acme,
+    _certificates,
+    _groups,
+    _issuer,
+    _written_elsewhere,
+)
+
+LE_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
+
+
+LE_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+
+def _solver_matches(solver: dict, name: str) -> bool:
+    selector = solver.get("selector") or {}
+    if not selector.get("dnsNames") and not selector.get("dnsZones"):
+        return True
+    if name in (selector.get("dnsNames") or []):
+        return True
+    base = name[2:] if name.startswith("*.") else name
+    return any(base == zone or base.endswith("." + zone) for zone in selector.get("dnsZones") or [])
+
+
+@rule("D1", "error", "every ACME name has a solver; wildcards a DNS-01 one")
+def acme_names_have_solvers(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        acme = _acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace))
+        if acme is None or not is_known(acme):
+            continue
+        solvers = acme.get("solvers", [])
+        if not is_known(solvers) or not all_known(solvers):
+            continue  # an unknown solver may solve any name
+        for name in [n for n in certificate.spec.get("dnsNames") or [] if is_known(n)]:
+            matching = [s for s in solvers if _solver_matches(s, name)]
+            if not matching:
+                yield certificate, f"no solver of its ACME issuer matches {name!r}: add one"
+            elif name.startswith("*.") and not any("dns01" in s for s in matching):
+                yield certificate, f"{name!r} is a wildcard and only HTTP-01 solvers match it: add a DNS-01 solver"
+
+
+@rule("D3", "warning", "Let's Encrypt production only in a production stack")
+def production_acme_in_production(view: StackView) -> Findings:
+    if view.production is not False:
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if (_acme(issuer) or {}).get("server") == LE_PRODUCTION:
+            yield issuer, "this stack is not production: use the Let's Encrypt staging directory (rate limits)"
+
+
+@rule("D3b", "error", "a production stack serves certificates browsers trust")
+def no_staging_certificates_in_production(view: StackView) -> Findings:
+    """Let's Encrypt's staging CA is trusted by no client: a production stack serving its certificates fails every
+    TLS handshake (letsencrypt.org/docs/staging-environment)."""
+    if not view.production:
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if (_acme(issuer) or {}).get("server") == LE_STAGING:
+            yield (
+                issuer,
+                "this stack is production and its certificates come from Let's Encrypt staging, which no client trusts",
+            )
+
+
+def _account_key(issuer: Obj, crn: str) -> tuple[str | None, str]:
+    secret = ((_acme(issuer) or {}).get("privateKeySecretRef") or {}).get("name") or ""
+    return (issuer.namespace if issuer.kind == "Issuer" else crn), secret
+
+
+@rule("D7", "warning", "each ACME issuer has its own account key Secret")
+def acme_account_keys_are_not_shared(view: StackView) -> Findings:
+    """Two ACME issuers writing one account-key Secret register, and overwrite, each other's account (a key
+    registered at one server, or with one e-mail, is then used for the other)."""
+    crn = view.cluster_resource_namespace()
+    issuers = [i for i in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)] if _acme(i)]
+    for (namespace, secret), sharing in _groups(issuers, lambda issuer: _account_key(issuer, crn)):
+        for issuer in sharing[1:] if secret else ():
+            yield (
+                issuer,
+                f"shares its ACME account key Secret {namespace}/{secret} with {sharing[0].describe()}: "
+                "give each issuer its own privateKeySecretRef",
+            )
+
+
+@rule("D4", "warning", "DNS-01 self-check asks public resolvers")
+def dns01_self_check_resolvers(view: StackView) -> Findings:
+    release = view.release("cert-manager")
+    values = release.values if release is not None and isinstance(release.values, dict) else None
+    if values is not None and values.get("dns01RecursiveNameserversOnly"):
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        # a solver with waitInsteadOfSelfCheck has no self-check to point anywhere (cert-manager v1.21)
+        solvers = [s for s in (_acme(issuer) or {}).get("solvers", []) if "waitInsteadOfSelfCheck" not in s]
+        if not any("dns01" in s for s in solvers):
+            continue
+        declared = any(
+            isinstance(o, dict) and o.get("dns01_recursive_nameservers_only") is True for o in view.outputs.values()
+        )
+        if release is None and not declared:  # issue 18: a cert-manager the stack does not install, flags unknown
+            yield (
+                issuer,
+                "cert-manager is not installed by this stack, so its DNS-01 self-check resolvers are unknown here: "
+                "make sure it runs with dns01RecursiveNameservers(+Only) set to public resolvers, or challenges "
+                "behind cluster-local DNS stay pending",
+            )
+        elif values is not None:
+            yield (
+                issuer,
+                "set cert-manager's dns01RecursiveNameservers(+Only): behind cluster-local DNS challenges stay pending",
+            )
+
+
+def _private_resolvers(values: dict) -> list[str]:
+    """dns01RecursiveNameservers that are not public resolvers: cluster DNS, private or loopback addresses."""
+    private = []
+    for entry in str(values.get("dns01RecursiveNameservers") or "").split(","):
+        host = entry.strip().rsplit(":", 1)[0].strip("[]")
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            continue  # a https:// DoH resolver or a name: nothing to judge
+        if not address.is_global:
+            private.append(entry.strip())
+    return private
+
+
+@rule("D10", "error", "waitInsteadOfSelfCheck only on a cert-manager that has it")
+def wait_instead_of_self_check_needs_1_21(view: StackView) -> Findings:
+    """cert-manager v1.21.0 added ACMEChallengeSolver.waitInsteadOfSelfCheck (pkg/apis/acme/v1/types_issuer.go
+    v1.21.1 L181-198); an older CRD prunes the field or strict validation refuses it, and the self-check runs."""
+    release = view.release("cert-manager")
+    version = release.version if release is not None else None
+    if not isinstance(version, str) or not is_known(version):
+        return
+    try:
+        older = version_tuple(version) < (1, 21, 0)
+    except ValueError:
+        return
+    if not older:
+        return
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if any("waitInsteadOfSelfCheck" in s for s in (_acme(issuer) or {}).get("solvers", [])):
+            yield (
+                issuer,
+                f"a solver sets waitInsteadOfSelfCheck, which cert-manager {version} lacks (new in v1.21.0): pin "
+                "v1.21 or newer, or use dns01RecursiveNameservers(+Only)",
+            )
+
+
+@rule("D4b", "warning", "DNS-01 self-check resolvers are public ones")
+def dns01_resolvers_are_public(view: StackView) -> Findings:
+    """A private or cluster resolver (10.96.0.10, 192.168.x, 127.0.0.1) often answers from a split-horizon or
+    cached zone: the self-check never sees the TXT record the ACME server sees (seed 002)."""
+    release = view.release("cert-manager")
+    values = release.values if release is not None and isinstance(release.values, dict) else {}
+    for resolver in _private_resolvers(values):
+        yield (
+            f"HelmRelease {release.namespace}/{release.name}",
+            (f"dns01RecursiveNameservers {resolver!r} is not a public resolver: use public ones (e.g. 1.1.1.1:53)"),
+        )
+
+
+@rule("D5", "error", "a DNS-01 webhook solver names the installed webhook's group")
+def webhook_group_names_match(view: StackView) -> Findings:
+    release = view.release("cert-manager-webhook-dnspod")
+    if release is None:
+        return
+    group = (release.values if isinstance(release.values, dict) else {}).get("groupName", "acme.dnspod.com")
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        for solver in (_acme(issuer) or {}).get("solvers", []):
+            webhook = (solver.get("dns01") or {}).get("webhook") or {}
+            if webhook.get("solverName") == "dnspod" and webhook.get("groupName") != group:
+                yield (
+                    issuer,
+                    f"solver groupName {webhook.get('groupName')!r} is not the webhook's {group!r}: make them equal",
+                )
+
+
+@rule("D6", "error", "an Ingress serves TLS for exactly its rule hosts", per_object=True)
+def ingress_tls_hosts_match_rules(view: StackView) -> Findings:
+    for ingress in view.of("Ingress"):
+        rules = ingress.spec.get("rules", [])
+        rule_hosts = {r.get("host") for r in rules if r.get("host")}
+        tls = ingress.spec.get("tls") or []
+        tls_hosts = {h for t in tls for h in t.get("hosts", [])}
+        if (
+            tls
+            and tls_hosts != rule_hosts
+            and all_known([rules, *rules, *rule_hosts, tls, *tls, *(t.get("hosts") for t in tls), *tls_hosts])
+        ):
+            yield (
+                ingress,
+                f"tls.hosts {sorted(tls_hosts)} differ from the rule hosts {sorted(rule_hosts)}: make them equal",
+            )
+        if any(not t.get("secretName") and is_known(t) for t in tls):
+            yield ingress, "a tls entry without secretName serves the controller's default certificate: name the Secret"
+
+
+def _tls_secret_refs(view: StackView) -> Iterator[tuple[Obj, str, str]]:
+    """(consumer, namespace it reads in, Secret name) of every Ingress TLS entry and same-namespace Gateway API
+    certificateRef: both read Secrets of their own namespace only (networking/v1 IngressTLS; Gateway API
+    SecretObjectReference without namespace)."""
+    for ingress in view.of("Ingress"):
+        for entry in ingress.spec.get("tls") or []:
+            if entry.get("secretName"):
+                yield ingress, ingress.namespace or "default", entry["secretName"]
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners") or []:
+            for ref in (listener.get("tls") or {}).get("certificateRefs") or []:
+                if ref.get("name") and ref.get("namespace") in (None, gateway.namespace):
+                    yield gateway, gateway.namespace or "default", ref["name"]
+
+
+@rule("D9", "error", "a TLS Secret is read in the namespace where it is written")
+def tls_secret_in_the_consumers_namespace(view: StackView) -> Findings:
+    for consumer, namespace, secret in _tls_secret_refs(view):
+        elsewhere = sorted({c.namespace or "" for c in _written_elsewhere(view, namespace, secret)})
+        if elsewhere:
+            yield (
+                consumer,
+                f"Secret {secret!r} is written only in {', '.join(elsewhere)}, and {consumer.kind} reads Secrets of "
+                f"{namespace!r}: issue the Certificate in {namespace!r} or replicate the Secret there",
+            )
+
+
+@rule("NGINX", "warning", "ingress-nginx is retired")
+def ingress_nginx_is_retired(view: StackView) -> Findings:
+    for ingress in view.of("Ingress"):
+        if ingress.spec.get("ingressClassName") == "nginx":
+            yield (
+                ingress,
+                (
+                    "ingress-nginx was retired (archived March 2026): make sure a controller serves class nginx, or move "
+                    "the route to the Gateway API"
+                ),
+            )
+
+
+def _registered_domain(name: str) -> str:
+    """What Let's Encrypt counts certificates by: the name one label below its public suffix (example.co.uk)."""
+    host = name.removeprefix("*.")
+    return public_suffixes().privatesuffix(host) or host
+
+
+def _lets_encrypt_certificates(view: StackView, servers: tuple[str, ...] = (LE_PRODUCTION,)) -> Iterator[Obj]:
+    for certificate in _certificates(view):
+        issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
+        if (_acme(issuer) or {}).get("server") in servers:
+            yield certificate
+
+
+def _refused_by_lets_encrypt(name: str) -> str | None:
+    """Why Let's Encrypt's policy refuses a DNS name (letsencrypt.org/docs/... and Boulder's policy/pa.go: a
+    public suffix below which the name sits, labels of letters, digits and hyphens), or None."""
+    host = name.removeprefix("*.")
+    if host != host.lower():
+        return "has capitals: certificates carry names in lowercase"
+    if "_" in host or not all(re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", label) for label in host.split(".")):
+        return "is not a hostname of letters, digits and hyphens"
+    suffix = public_suffixes().publicsuffix(host)
+    if suffix is None:
+        return "does not end in a public top-level domain (an internal name): use a private CA"
+    if suffix == host:
+        return "is a public suffix itself"
+    return None
+
+
+@rule("D8", "error", "Let's Encrypt accepts every name")
+def names_lets_encrypt_accepts(view: StackView) -> Findings:
+    for certificate in _lets_encrypt_certificates(view, (LE_PRODUCTION, LE_STAGING)):
+        for name in [n for n in certificate.spec.get("dnsNames") or [] if is_known(n)]:
+            reason = _refused_by_lets_encrypt(str(name))
+            if reason:
+                yield certificate, f"Let's Encrypt refuses {name!r}: it {reason}"
+
+
+@rule("LE2", "error", "at most 5 certificates for one set of names a week")
+def duplicate_certificates(view: StackView) -> Findings:
+    """Let's Encrypt issues at most 5 certificates for the same exact set of names per 7 days
+    (letsencrypt.org/docs/rate-limits, "New Certificates per Exact Set of Hostnames"): a Certificate per namespace
+    for one wildcard (instead of one copied by a replicator) fails at the sixth at the first `pulumi up`."""
+
+    def names(certificate: Obj) -> tuple[str, ...]:
+        return tuple(sorted({str(n).lower() for n in certificate.spec.get("dnsNames") or []}))
+
+    for same, certificates in _groups(_lets_encrypt_certificates(view), names):
+        for certificate in certificates[5:]:
+            yield (
+                certificate,
+                f"the {len(certificates)} Certificates for {', '.join(same)} exceed Let's Encrypt's 5 a week for one set "
+                "of names: issue one and replicate its Secret",
+            )
+
+
+@rule("LE1", "warning", "Let's Encrypt certificates per registered domain per week")
+def lets_encrypt_budget(view: StackView) -> Findings:
+    """LE allows 50 new certificates per registered domain per week; a 90-day certificate renews at 2/3 (60 days)."""
+    per_domain: dict[str, int] = defaultdict(int)
+    for certificate in _lets_encrypt_certificates(view):
+        for domain in {_registered_domain(n) for n in certificate.spec.get("dnsNames") or []}:
+            per_domain[domain] += 1
+    for domain, count in sorted(per_domain.items()):
+        renewals = count * 7 / 60
+        if count >= 40:
+            yield (
+                f"domain {domain}",
+                (
+                    f"{count} production certificates at the first `pulumi up` (then ~{renewals:.1f} renewal orders a week), "
+                    "near Let's Encrypt's 50 per registered domain per week: share a wildcard or stagger them"
+                ),
+            )

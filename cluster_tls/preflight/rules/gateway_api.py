@@ -1,0 +1,83 @@
+"""Gateway API: ReferenceGrants, listener hostnames, cert-manager's Gateway support."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...components.hosts import covered
+from ..engine import rule
+from ..view import Obj, StackView, all_known, is_known
+from ._common import (
+    Findings,
+    _maybe,
+    _server_certificate,
+)
+
+
+def _any_maybe(items: Any, test: Callable[[Any], bool]) -> bool:
+    """Some item of `items` passes `test`, or may (the list or an item is unknown)."""
+    return not is_known(items) or any(not is_known(item) or test(item) for item in items)
+
+
+def _grant_allows(grant: Obj, target: str, namespace: str | None) -> bool:
+    """Whether a ReferenceGrant lets Gateways of `namespace` read Secrets of `target`, or may (unknown parts)."""
+    if not _maybe(grant.namespace, target):
+        return False
+    if not is_known(grant.spec):
+        return True
+    takes_gateways = _any_maybe(
+        grant.spec.get("from", []), lambda f: _maybe(f.get("kind"), "Gateway") and _maybe(f.get("namespace"), namespace)
+    )
+    return takes_gateways and _any_maybe(grant.spec.get("to", []), lambda t: _maybe(t.get("kind"), "Secret"))
+
+
+@rule("GW1", "error", "cross-namespace certificateRefs have a ReferenceGrant")
+def gateway_cross_namespace_refs(view: StackView) -> Findings:
+    grants = view.of("ReferenceGrant")
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners", []):
+            for ref in (listener.get("tls") or {}).get("certificateRefs", []):
+                target = ref.get("namespace")
+                if not target or target == gateway.namespace or not all_known([target, gateway.namespace]):
+                    continue
+                allowed = any(_grant_allows(g, target, gateway.namespace) for g in grants)
+                if not allowed:
+                    yield (
+                        gateway,
+                        (
+                            f"listener {listener.get('name')!r} reads Secret {target}/{ref.get('name')} without a ReferenceGrant "
+                            f"in {target!r} (and cert-manager issues nothing for it, cert-manager#5610): add one or move the Secret"
+                        ),
+                    )
+
+
+@rule("GW2", "error", "the certificate covers every listener hostname")
+def gateway_hostnames_covered(view: StackView) -> Findings:
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners", []):
+            for ref in (listener.get("tls") or {}).get("certificateRefs", []):
+                names = _server_certificate(view, ref.get("namespace", gateway.namespace), ref.get("name"))
+                host = listener.get("hostname")
+                judged = names is not None and all_known([names, *names, host])
+                if host and judged and not covered(names, host):
+                    yield (
+                        gateway,
+                        f"listener hostname {host!r} is not covered by {ref.get('name')!r}: add it to the certificate",
+                    )
+
+
+@rule("GW3", "error", "cert-manager Gateway annotations need Gateway support")
+def gateway_annotations_need_support(view: StackView) -> Findings:
+    release = view.release("cert-manager")
+    if release is None:
+        return
+    values = release.values if isinstance(release.values, dict) else {}
+    enabled = ((values.get("config") or {}).get("gatewayAPI") or {}).get("enabled")
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        annotations = gateway.metadata.get("annotations") or {}
+        if not enabled and any(k in annotations for k in ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")):
+            yield (
+                gateway,
+                "cert-manager issues for annotated Gateways only with config.gatewayAPI.enabled: switch it on",
+            )

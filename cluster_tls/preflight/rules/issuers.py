@@ -1,0 +1,81 @@
+"""B. Issuer references and namespaces."""
+
+from __future__ import annotations
+
+from ..engine import rule
+from ..view import StackView, all_known
+from ._common import (
+    CERT_MANAGER,
+    Findings,
+    _certificates,
+    _issuer,
+    _secret_producers,
+    _written_elsewhere,
+)
+
+
+@rule("B1", "error", "a Certificate's issuerRef resolves", per_object=False)
+def issuer_refs_resolve(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        ref = certificate.spec.get("issuerRef") or {}
+        if ref.get("group", CERT_MANAGER) != CERT_MANAGER:
+            continue
+        if _issuer(view, ref, certificate.namespace) is not None:
+            continue
+        kind = ref.get("kind") or "Issuer"
+        if not all_known([kind, ref.get("name"), certificate.namespace]):
+            continue  # it may well resolve
+        elsewhere = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
+        cluster_wide = [o for o in view.of("ClusterIssuer", CERT_MANAGER) if o.name == ref.get("name")]
+        if not ref.get("kind") and cluster_wide:  # cert-manager defaults kind to Issuer (issue 18)
+            yield (
+                certificate,
+                f"issuerRef has no kind, so cert-manager looks for an Issuer; {ref.get('name')!r} is a ClusterIssuer: "
+                "set kind: ClusterIssuer",
+            )
+        elif kind == "Issuer" and elsewhere:
+            yield (
+                certificate,
+                (
+                    f"Issuer {ref.get('name')!r} is in {elsewhere[0].namespace!r}, not {certificate.namespace!r}: use a "
+                    "ClusterIssuer or an Issuer in the Certificate's namespace"
+                ),
+            )
+
+
+@rule("B1a", "warning", "an issuer not created by this stack must exist")
+def issuers_outside_the_stack(view: StackView) -> Findings:
+    for certificate in _certificates(view):
+        ref = certificate.spec.get("issuerRef") or {}
+        kind = ref.get("kind") or "Issuer"
+        same_name = [o for o in view.of(kind, CERT_MANAGER) if o.name == ref.get("name")]
+        named = isinstance(ref.get("name"), str) and all_known([ref.get("name"), kind])
+        if ref.get("group", CERT_MANAGER) == CERT_MANAGER and not same_name and named:
+            yield certificate, f"{kind} {ref.get('name')!r} is not created by this stack: make sure it exists"
+
+
+@rule("B2", "error", "a ClusterIssuer's CA Secret is in cert-manager's cluster-resource namespace")
+def cluster_issuer_secrets_in_the_cluster_resource_namespace(view: StackView) -> Findings:
+    crn = view.cluster_resource_namespace()
+    for issuer in view.of("ClusterIssuer", CERT_MANAGER):
+        secret = (issuer.spec.get("ca") or {}).get("secretName")
+        elsewhere = _written_elsewhere(view, crn, secret) if secret else []
+        if elsewhere:
+            yield (
+                issuer,
+                (
+                    f"its CA Secret {secret!r} is written in {elsewhere[0].namespace!r}; a ClusterIssuer reads only {crn!r}: "
+                    f"move the CA Certificate to {crn!r}"
+                ),
+            )
+
+
+@rule("B3", "error", "a ca issuer's Secret comes from a CA certificate")
+def ca_issuers_use_ca_certificates(view: StackView) -> Findings:
+    crn = view.cluster_resource_namespace()
+    for issuer in [*view.of("Issuer", CERT_MANAGER), *view.of("ClusterIssuer", CERT_MANAGER)]:
+        secret = (issuer.spec.get("ca") or {}).get("secretName")
+        namespace = issuer.namespace if issuer.kind == "Issuer" else crn
+        for certificate in _secret_producers(view, namespace, secret or ""):
+            if not certificate.spec.get("isCA"):
+                yield issuer, f"{certificate.describe()} is not isCA: issue the CA with isCA: true"
