@@ -157,7 +157,9 @@ class StackConfig(Spec):
         """cert-manager's settings: the user's, plus what enabled components need where the user set nothing."""
         settings = self.cert_manager
         defaults: dict[str, Any] = {}
-        for name in type(self).model_fields:
+        # Only a cert-manager this stack installs takes the components' defaults: of an existing one the stack
+        # knows only what its config declares (issue 29: D4 was silent, the defaults claiming resolvers nobody set).
+        for name in type(self).model_fields if settings.install else ():
             component = getattr(self, name)
             if isinstance(component, ComponentArgs):
                 for key, value in component.cert_manager_defaults().items():

@@ -111,6 +111,7 @@ def release(chart, values, ns="cert-manager"):
 
 
 REFLECT = "reflector.v1.k8s.emberstack.com/"
+LE_STAGING_URL = "https://acme-staging-v02.api.letsencrypt.org/directory"
 WAITING_SOLVER = {"dns01": {"webhook": {"groupName": "g", "solverName": "s"}}, "waitInsteadOfSelfCheck": "1m"}
 
 
@@ -389,7 +390,10 @@ FIXTURES = {
         [release("cert-manager-webhook-dnspod", {"clusterIssuer": {"secretKey": "plain-token"}})],
         [release("cert-manager-webhook-dnspod", {"clusterIssuer": {"enabled": False}})],
     ),
-    "D3": ([acme()], [acme(server="https://acme-staging-v02.api.letsencrypt.org/directory")]),
+    "D3": (
+        [acme(), cert("w", issuer="le", dnsNames=["a.example.com"])],
+        [acme(server=LE_STAGING_URL), cert("w", issuer="le", dnsNames=["a.example.com"])],
+    ),
     # issue 18: a CA or a client-only certificate served as a server certificate; MUTUAL without a client CA
     "C8": (
         [
@@ -546,7 +550,13 @@ def test_each_rule_fails_its_bad_fixture_and_passes_its_good_one(rule_id):
 
 
 # Rules about production stacks: their fixtures are read as a production stack's.
-PRODUCTION_FIXTURES = {"D3b": ([acme(server="https://acme-staging-v02.api.letsencrypt.org/directory")], [acme()])}
+PRODUCTION_FIXTURES = {
+    "D3b": (
+        [acme(server=LE_STAGING_URL), cert("w", issuer="le", dnsNames=["a.example.com"])],
+        # issue 29: cert-manager's tutorial defines staging beside production; only what certificates use counts
+        [acme(), acme("staging", server=LE_STAGING_URL), cert("w", issuer="le", dnsNames=["a.example.com"])],
+    )
+}
 
 
 @pytest.mark.parametrize("rule_id", sorted(PRODUCTION_FIXTURES))
@@ -986,3 +996,39 @@ def test_rules_are_one_module_per_group_and_the_engine_imports_none_back():
         if isinstance(node, ast.ImportFrom)
     }
     assert not [m for m in imported if "rules" in m]
+
+
+def test_an_ingress_asking_ingress_shim_for_a_staging_certificate_in_production_is_found():
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "web", "namespace": "apps", "annotations": {"cert-manager.io/cluster-issuer": "le"}},
+        "spec": {"tls": [{"hosts": ["a.example.com"], "secretName": "web-tls"}]},
+    }
+    d3b = [r for r in RULES if r.id == "D3b"]
+    found = run_rules(_view([acme(server=LE_STAGING_URL), ingress], production=True), rules=d3b)
+    assert [f.object.split(" (")[0] for f in found] == ["Ingress apps/web"]
+
+
+def test_a_self_signed_serving_certificate_that_cainjector_injects_is_the_webhook_pattern():
+    # kubebuilder's config/certmanager: a selfSigned Issuer, the webhook's serving Certificate, and the webhook
+    # configuration annotated cert-manager.io/inject-ca-from: the API server trusts exactly that certificate.
+    issuer = {**SELF, "kind": "Issuer", "metadata": {"name": "self", "namespace": "system"}}
+    serving = cert("serving-cert", ns="system", issuer="self", dnsNames=["webhook-service.system.svc"])
+    serving["spec"]["issuerRef"] = {"name": "self", "kind": "Issuer"}
+    webhook = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "v", "annotations": {"cert-manager.io/inject-ca-from": "system/serving-cert"}},
+        "webhooks": [],
+    }
+    c1 = [r for r in RULES if r.id == "C1"]
+    assert run_rules(_view([issuer, serving, webhook]), rules=c1) == []
+    assert [f.rule for f in run_rules(_view([issuer, serving]), rules=c1)] == ["C1"]
+
+
+@pytest.mark.parametrize(("duration", "renew", "found"), [("1h", "5m", False), ("2160h", "720h", False), ("10h", "9h30m", True)])
+def test_c5_follows_cert_manager_renewal_time(duration, renew, found):
+    c5 = [r for r in RULES if r.id == "C5"]
+    view = _view([*PKI, cert("x", duration=duration, renewBefore=renew, dnsNames=["a.example.com"])])
+    assert bool(run_rules(view, rules=c5)) is found

@@ -35,8 +35,14 @@ def test_secret_config_values_never_appear_in_errors():
     config, secret_keys = config_from_entries({"cluster-tls:privateCa": {"scope": {"secure": "v1:abc"}}}, "cluster-tls")
     with pytest.raises(StackConfigError) as raised:
         run_program(main, config=config, secret_keys=secret_keys)
-    assert "(got [secret])" in str(raised.value)
+    # unreadable offline (no passphrase): said so, naming the key, never showing the placeholder
+    assert "cluster-tls:privateCa.scope: is secret and cannot be read offline" in str(raised.value)
     assert "offline-placeholder" not in str(raised.value)
+    # a decrypted secret that does not fit: the key, and [secret] for the value
+    config, secret_keys = config_from_entries({"cluster-tls:privateCa": {"scope": "Canary-Scope"}}, "cluster-tls")
+    with pytest.raises(StackConfigError) as raised:
+        run_program(main, config=config, secret_keys=["cluster-tls:privateCa"])
+    assert "(got [secret])" in str(raised.value) and "Canary" not in str(raised.value)
 
 
 def test_config_from_other_namespaces_is_ignored():

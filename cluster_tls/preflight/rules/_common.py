@@ -179,9 +179,14 @@ def _istio_workload_namespace(view: StackView, gateway: Obj) -> str | None:
     return gateway.namespace
 
 
-def _server_certificate(view: StackView, namespace: str | None, secret: str) -> list[str] | None:
-    producers = _secret_producers(view, namespace, secret)
-    return producers[0].spec.get("dnsNames") if producers else None
+def _server_certificates(view: StackView, namespace: str | None, secret: str) -> list[tuple[Obj, list[str]]]:
+    """(Certificate, its dnsNames) of every Certificate that writes `secret` where it is read: whichever wrote last
+    is served, so a host must be covered by each (issue 29: taking the first one found made the answer depend on
+    the order objects were registered in, and the pack disagreed with `check`; CM2 reports two writers)."""
+    return sorted(
+        ((c, c.spec.get("dnsNames") or []) for c in _secret_producers(view, namespace, secret)),
+        key=lambda pair: pair[0].describe(),
+    )
 
 
 def _split(value: str | None) -> set[str]:

@@ -53,26 +53,53 @@ def acme_names_have_solvers(view: StackView) -> Findings:
                 yield certificate, f"{name!r} is a wildcard and only HTTP-01 solvers match it: add a DNS-01 solver"
 
 
+_SHIM_ANNOTATIONS = {"cert-manager.io/cluster-issuer": "ClusterIssuer", "cert-manager.io/issuer": "Issuer"}
+
+
+def _issued_from(view: StackView) -> Iterator[tuple[Obj, Obj]]:
+    """(what asks for a certificate, the issuer it asks): Certificates, and Ingresses and Gateways that ask
+    cert-manager's ingress-shim and gateway-shim through an issuer annotation (cert-manager.io/docs/usage/ingress)."""
+    for certificate in _certificates(view):
+        issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
+        if issuer is not None:
+            yield certificate, issuer
+    for asking in [*view.of("Ingress"), *view.of("Gateway", "gateway.networking.k8s.io")]:
+        annotations = asking.metadata.get("annotations") or {}
+        for key, kind in _SHIM_ANNOTATIONS.items():
+            name = annotations.get(key)
+            issuer = view.find(kind, name, asking.namespace if kind == "Issuer" else None) if name else None
+            if issuer is not None:
+                yield asking, issuer
+
+
 @rule("D3", "warning", "Let's Encrypt production only in a production stack")
 def production_acme_in_production(view: StackView) -> Findings:
+    """What uses the production directory counts against its rate limits; an issuer defined and unused does not
+    (issue 29: judge what the certificates use, not what exists)."""
     if view.production is not False:
         return
-    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+    for asking, issuer in _issued_from(view):
         if (_acme(issuer) or {}).get("server") == LE_PRODUCTION:
-            yield issuer, "this stack is not production: use the Let's Encrypt staging directory (rate limits)"
+            yield (
+                asking,
+                f"this stack is not production and {issuer.describe()} is Let's Encrypt production: use its "
+                "staging directory (rate limits)",
+            )
 
 
 @rule("D3b", "error", "a production stack serves certificates browsers trust")
 def no_staging_certificates_in_production(view: StackView) -> Findings:
     """Let's Encrypt's staging CA is trusted by no client: a production stack serving its certificates fails every
-    TLS handshake (letsencrypt.org/docs/staging-environment)."""
+    TLS handshake (letsencrypt.org/docs/staging-environment). An issuer that only exists (cert-manager's own
+    tutorial defines staging beside production) is not judged: what its certificates use is."""
     if not view.production:
         return
-    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+    for asking, issuer in _issued_from(view):
         if (_acme(issuer) or {}).get("server") == LE_STAGING:
             yield (
-                issuer,
-                "this stack is production and its certificates come from Let's Encrypt staging, which no client trusts",
+                asking,
+                f"this stack is production and this certificate comes from {issuer.describe()}, Let's Encrypt "
+                "staging, which no client trusts",
             )
 
 

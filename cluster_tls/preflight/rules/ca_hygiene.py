@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..engine import rule
-from ..view import StackView
+from ..view import StackView, is_known
 from ._common import (
     CERT_MANAGER,
     Findings,
@@ -22,10 +22,38 @@ def _duration_hours(text: str | None) -> float | None:
     return duration.total_seconds() / 3600 if duration is not None else None
 
 
+INJECT_CA_FROM = "cert-manager.io/inject-ca-from"
+# What cainjector injects a CA into (pkg/controller/cainjector/setup.go, v1.21.1 L66-94).
+INJECTABLES = (
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "CustomResourceDefinition",
+)
+
+
+def _injected(view: StackView) -> set[str]:
+    """`<namespace>/<Certificate>` of every certificate cainjector injects into a client's caBundle: that client
+    trusts exactly the certificate, self-signed or not (kubebuilder's webhook pattern)."""
+    found = set()
+    for kind in INJECTABLES:
+        for obj in view.of(kind):
+            value = (obj.metadata.get("annotations") or {}).get(INJECT_CA_FROM)
+            if isinstance(value, str) and is_known(value):
+                found.add(value)
+    return found
+
+
 @rule("C1", "error", "no leaf straight from a selfSigned issuer")
 def no_leaf_from_self_signed(view: StackView) -> Findings:
+    """A selfSigned leaf is its own root: only a client that trusts that very certificate accepts it. cainjector
+    makes that true for a webhook's serving certificate (cert-manager.io/inject-ca-from on the webhook
+    configuration, the controller-runtime/kubebuilder pattern), so that pattern is not judged (issue 29)."""
+    injected = _injected(view)
     for certificate in _certificates(view):
         issuer = _issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)
+        if f"{certificate.namespace}/{certificate.name}" in injected:
+            continue
         if _issuer_type(issuer) == "selfSigned" and not certificate.spec.get("isCA"):
             yield (
                 certificate,
@@ -79,15 +107,21 @@ def served_certificates_are_leaves(view: StackView) -> Findings:
                 )
 
 
-@rule("C5", "warning", "renewBefore leaves room for backdated certificates", per_object=True)
-def renew_before_is_not_too_close(view: StackView) -> Findings:
+@rule("C5", "warning", "a certificate lives most of its life before it is renewed", per_object=True)
+def renew_before_leaves_a_life(view: StackView) -> Findings:
+    """cert-manager renews at notAfter - renewBefore (pkg/util/pki/renewaltime.go v1.21.1 RenewalTime; its own CA
+    and selfSigned issuers start notBefore at issuance, certificatetemplate.go L57, no backdating), so the
+    webhook's limits (duration 1h, renewBefore 5m) renew every 55 minutes, as meant. A renewBefore over 90 % of
+    the duration re-issues after a tenth of the certificate's life, a new CertificateRequest each time (issue 29:
+    the rule flagged the exact limits, on a backdating claim that holds for no cert-manager issuer)."""
     for certificate in _certificates(view):
         duration = _duration_hours(certificate.spec.get("duration")) or 2160
         renew = _duration_hours(certificate.spec.get("renewBefore"))
-        if renew is not None and renew > duration - 1:
+        if renew is not None and renew < duration and renew > 0.9 * duration:
             yield (
                 certificate,
-                "renewBefore within 1h of the duration renews forever (issuers backdate notBefore): shorten it",
+                f"renewBefore is {renew / duration:.0%} of the duration: it is re-issued after {duration - renew:.2g}h; "
+                "leave it most of its life (cert-manager's default renews at two thirds)",
             )
 
 

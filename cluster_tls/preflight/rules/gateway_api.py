@@ -11,7 +11,7 @@ from ..view import Obj, StackView, all_known, is_known
 from ._common import (
     Findings,
     _maybe,
-    _server_certificate,
+    _server_certificates,
 )
 
 
@@ -57,14 +57,16 @@ def gateway_hostnames_covered(view: StackView) -> Findings:
     for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
         for listener in gateway.spec.get("listeners", []):
             for ref in (listener.get("tls") or {}).get("certificateRefs", []):
-                names = _server_certificate(view, ref.get("namespace", gateway.namespace), ref.get("name"))
                 host = listener.get("hostname")
-                judged = names is not None and all_known([names, *names, host])
-                if host and judged and not covered(names, host):
-                    yield (
-                        gateway,
-                        f"listener hostname {host!r} is not covered by {ref.get('name')!r}: add it to the certificate",
-                    )
+                for certificate, names in _server_certificates(
+                    view, ref.get("namespace", gateway.namespace), ref.get("name")
+                ):
+                    if host and all_known([names, *names, host]) and not covered(names, host):
+                        yield (
+                            gateway,
+                            f"listener hostname {host!r} is not covered by {ref.get('name')!r} as "
+                            f"{certificate.describe()} writes it: add it to the certificate",
+                        )
 
 
 @rule("GW3", "error", "cert-manager Gateway annotations need Gateway support")

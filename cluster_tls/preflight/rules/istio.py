@@ -13,7 +13,7 @@ from ._common import (
     _issuer_type,
     _istio_workload_namespace,
     _secret_producers,
-    _server_certificate,
+    _server_certificates,
     _written_elsewhere,
 )
 
@@ -109,16 +109,19 @@ def istio_hosts_covered(view: StackView) -> Findings:
     for gateway in view.of("Gateway", "networking.istio.io"):
         for server in gateway.spec.get("servers", []):
             name = (server.get("tls") or {}).get("credentialName")
-            names = _server_certificate(view, _istio_workload_namespace(view, gateway), name) if name else None
-            coverage = CertificateNames(names or [])
-            judged = names is not None and all_known([names, *names])  # an unknown name may cover any host
-            for host in [h for h in server.get("hosts", []) if is_known(h)] if judged else []:
-                bare = host.split("/", 1)[-1]
-                if not covered(coverage, bare):
-                    yield (
-                        gateway,
-                        f"host {bare!r} is not covered by {name!r} ({', '.join(names)}): add it to the certificate",
-                    )
+            producers = _server_certificates(view, _istio_workload_namespace(view, gateway), name) if name else []
+            for certificate, names in producers:
+                if not all_known([names, *names]):
+                    continue  # an unknown name may cover any host
+                coverage = CertificateNames(names)
+                for host in [h for h in server.get("hosts", []) if is_known(h)]:
+                    bare = host.split("/", 1)[-1]
+                    if not covered(coverage, bare):
+                        yield (
+                            gateway,
+                            f"host {bare!r} is not covered by {name!r} as {certificate.describe()} writes it "
+                            f"({', '.join(names)}): add it to the certificate",
+                        )
 
 
 @rule("F4", "warning", "no mounted certificate files", per_object=True)
