@@ -1027,7 +1027,9 @@ def test_a_self_signed_serving_certificate_that_cainjector_injects_is_the_webhoo
     assert [f.rule for f in run_rules(_view([issuer, serving]), rules=c1)] == ["C1"]
 
 
-@pytest.mark.parametrize(("duration", "renew", "found"), [("1h", "5m", False), ("2160h", "720h", False), ("10h", "9h30m", True)])
+@pytest.mark.parametrize(
+    ("duration", "renew", "found"), [("1h", "5m", False), ("2160h", "720h", False), ("10h", "9h30m", True)]
+)
 def test_c5_follows_cert_manager_renewal_time(duration, renew, found):
     c5 = [r for r in RULES if r.id == "C5"]
     view = _view([*PKI, cert("x", duration=duration, renewBefore=renew, dnsNames=["a.example.com"])])
