@@ -174,7 +174,9 @@ def hand_steps(bin_: Path, stack: str, scratch: Path, *, sleep: float | None) ->
             ]
             if sleep is None:
                 argv += ["--wait", "--timeout", "10m"]
-            subprocess.run(argv, check=True, env=env, capture_output=True)
+            done = subprocess.run(argv, env=env, capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"helm install {release['name']}: {done.stderr[-2000:]}")
             if sleep is not None and release["chart"] == "cert-manager":
                 time.sleep(sleep)
         credentials = next(render.glob("manifests/*/secret.core.*credentials*.yaml"))

@@ -573,17 +573,17 @@ WEBHOOK_REFUSALS = {
     "renewBefore not shorter than duration": ({"duration": "2h", "renewBefore": "2h"}, "greater than renewBefore"),
     "renewBefore under 5m": ({"renewBefore": "4m"}, "renewBefore must be greater than 5m0s"),
     "both renewBefore forms": ({"renewBefore": "1h", "renewBeforePercentage": 30}, "mutually exclusive"),
-    "a long commonName": ({"commonName": "c" * 65}, "spec.commonName is 65 bytes; the webhook allows at most 64"),
-    "a multi-byte commonName": ({"commonName": "é" * 33}, "spec.commonName is 66 bytes"),
+    "a long commonName": ({"commonName": "c" * 65}, "spec.commonName: Too long: may not be more than 64 bytes"),
+    "a multi-byte commonName": ({"commonName": "é" * 33}, "(it is 66)"),
     "cert-manager annotations in secretTemplate": (
         {"secretTemplate": {"annotations": {"cert-manager.io/issuer-name": "x"}}},
         "'cert-manager.io/issuer-name': cert-manager.io/* annotations are not allowed",
     ),
     "another kind of issuer without a group": (
         {"issuerRef": {"name": "x", "kind": "AWSPCAClusterIssuer"}},
-        "must be one of Issuer or ClusterIssuer (did you forget to set spec.issuerRef.group?)",
+        "must be one of Issuer or ClusterIssuer (did you forget to set spec.issuerRef.kind.group?)",
     ),
-    "no subject at all": ({"dnsNames": []}, "set at least one of commonName"),
+    "no subject at all": ({"dnsNames": []}, "at least one of commonName"),
 }
 
 
@@ -592,7 +592,7 @@ def test_what_the_webhook_refuses_is_an_error_naming_the_webhooks_rule(spec, exp
     written = cert("hand-written", dnsNames=["a.example.com"])
     written["spec"] = {**written["spec"], **spec}
     findings = run_rules(_view([*PKI, written]), rules=[r for r in RULES if r.id == "CM1"])
-    assert [(f.rule, f.severity) for f in findings] == [("CM1", "error")], findings
+    assert {(f.rule, f.severity) for f in findings} == {("CM1", "error")}, findings
     assert expected in findings[0].message
     allowed = cert(
         "ok",
