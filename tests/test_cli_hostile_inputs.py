@@ -127,6 +127,7 @@ def test_render_replaces_its_own_earlier_render_exactly_and_refuses_other_folder
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
+    capsys.readouterr()  # what the renders above printed (prod's waived placeholder e-mail)
     _fails_cleanly(
         capsys,
         ["--project-dir", str(REPO), "render", "--stack", "dev", "--out", str(mine)],

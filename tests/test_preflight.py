@@ -526,6 +526,27 @@ FIXTURES = {
         ],
         [*PKI, cert("leaf", dnsNames=["a.example.com"])],
     ),
+    # issue 29: what Boulder refuses of the account, the endpoint and the profile (policy/pa.go ValidEmail)
+    "LE3": (
+        [issuer("le", {"acme": {"server": LE, "email": "platform@example.com", "privateKeySecretRef": {"name": "k"}}})],
+        [
+            issuer(
+                "le", {"acme": {"server": LE, "email": "ops@team.example.co.uk", "privateKeySecretRef": {"name": "k"}}}
+            )
+        ],
+    ),
+    "LE4": (
+        [acme(server="https://acme-v01.api.letsencrypt.org/directory")],
+        [acme()],
+    ),
+    "LE5": (
+        [acme(), cert("x", issuer="le", dnsNames=["a.example.com"], usages=["digital signature", "client auth"])],
+        [acme(), cert("x", issuer="le", dnsNames=["a.example.com"], usages=["digital signature", "server auth"])],
+    ),
+    "LE6": (
+        [acme(), cert("x", issuer="le", dnsNames=["a.example.com"], duration="2160h")],
+        [acme(), cert("x", issuer="le", dnsNames=["a.example.com"], renewBeforePercentage=33)],
+    ),
     "LE1": (
         [acme(), *[cert(f"c{i}", issuer="le", dnsNames=[f"h{i}.example.com"]) for i in range(40)]],
         [acme(), *[cert(f"c{i}", issuer="le", dnsNames=[f"h{i}.example.com"]) for i in range(5)]],
@@ -931,11 +952,10 @@ def test_each_name_lets_encrypt_refuses_is_named_with_its_reason():
     ]
     messages = [f.message for f in run_rules(_view(documents), rules=[r for r in RULES if r.id == "D8"])]
     assert messages == [
-        "Let's Encrypt refuses 'shop.example.internal': it does not end in a public top-level domain "
-        "(an internal name): use a private CA",
-        "Let's Encrypt refuses 'Shop.example.com': it has capitals: certificates carry names in lowercase",
-        "Let's Encrypt refuses 'a_b.example.com': it is not a hostname of letters, digits and hyphens",
-        "Let's Encrypt refuses 'co.uk': it is a public suffix itself",
+        "Let's Encrypt refuses 'shop.example.internal': Domain name does not end with a valid public suffix (TLD)",
+        "Let's Encrypt refuses 'Shop.example.com': Domain name contains an invalid character",
+        "Let's Encrypt refuses 'a_b.example.com': Domain name contains an invalid character",
+        "Let's Encrypt refuses 'co.uk': Domain name is an ICANN TLD",
     ]
 
 

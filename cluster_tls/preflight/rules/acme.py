@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
+
+from publicsuffixlist import PublicSuffixList
 
 from ...components.model import public_suffixes, version_tuple
 from ..engine import rule
@@ -290,19 +294,71 @@ def _lets_encrypt_certificates(view: StackView, servers: tuple[str, ...] = (LE_P
             yield certificate
 
 
+@functools.cache
+def _icann() -> PublicSuffixList:
+    """The ICANN section of the Public Suffix List, unknown top-level domains not public (Boulder's
+    iana.ExtractSuffix)."""
+    return PublicSuffixList(only_icann=True, accept_unknown=False)
+
+
 def _refused_by_lets_encrypt(name: str) -> str | None:
-    """Why Let's Encrypt's policy refuses a DNS name (letsencrypt.org/docs/... and Boulder's policy/pa.go: a
-    public suffix below which the name sits, labels of letters, digits and hyphens), or None."""
-    host = name.removeprefix("*.")
-    if host != host.lower():
-        return "has capitals: certificates carry names in lowercase"
-    if "_" in host or not all(re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", label) for label in host.split(".")):
-        return "is not a hostname of letters, digits and hyphens"
-    suffix = public_suffixes().publicsuffix(host)
+    """Why Let's Encrypt's policy authority refuses a DNS identifier, in its words, or None: a port of Boulder's
+    policy/pa.go ValidDomain and validNonWildcardDomain (its blocklists are not public and not judged)."""
+    if "*" in name:
+        if name.count("*") > 1:
+            return "Domain name has more than one wildcard"
+        if not name.startswith("*."):
+            return "Domain name contains an invalid wildcard. A wildcard is only permitted before the first dot in a domain name"
+        base = name[2:]
+        suffix = _icann().publicsuffix(base)
+        if suffix is None:
+            return "Domain name does not end with a valid public suffix (TLD)"
+        if suffix == base:
+            return "Domain name is a wildcard for an ICANN TLD"
+        return _refused_domain(base)
+    return _refused_domain(name)
+
+
+def _refused_domain(domain: str) -> str | None:
+    if not domain:
+        return "Identifier value (name) is empty"
+    if any(not (c.isascii() and (c.isalnum() or c in ".-")) for c in domain):
+        return "Domain name contains an invalid character"
+    if len(domain) > 253:
+        return "Domain name is longer than 253 bytes"
+    try:
+        ipaddress.ip_address(domain)
+        return "Identifier type is DNS but value is an IP address"
+    except ValueError:
+        pass
+    if domain.endswith("."):
+        return "Domain name ends in a dot"
+    labels = domain.split(".")
+    if len(labels) > 10:
+        return "Domain name has more than 10 labels (parts)"
+    if len(labels) < 2:
+        return "Domain name needs at least one dot"
+    for label in labels:
+        if not label:
+            return "Domain name can not have two dots in a row"
+        if len(label) > 63:
+            return "Domain has a label (component between dots) longer than 63 bytes"
+        if not re.fullmatch(r"[a-z0-9-]+", label) or label[0] == "-" or label[-1] == "-":
+            return "Domain name contains an invalid character"
+        if len(label) >= 4 and label[2:4] == "--":
+            if label[:2] != "xn":
+                return "Domain name contains an invalid label in a reserved format (R-LDH: '??--')"
+            try:
+                unicode = label.encode().decode("idna")
+            except UnicodeError:
+                return "Domain name contains malformed punycode"
+            if unicodedata.normalize("NFC", unicode) != unicode:
+                return "Domain name contains malformed punycode"
+    suffix = _icann().publicsuffix(domain)
     if suffix is None:
-        return "does not end in a public top-level domain (an internal name): use a private CA"
-    if suffix == host:
-        return "is a public suffix itself"
+        return "Domain name does not end with a valid public suffix (TLD)"
+    if suffix == domain:
+        return "Domain name is an ICANN TLD"
     return None
 
 
@@ -312,7 +368,84 @@ def names_lets_encrypt_accepts(view: StackView) -> Findings:
         for name in [n for n in certificate.spec.get("dnsNames") or [] if is_known(n)]:
             reason = _refused_by_lets_encrypt(str(name))
             if reason:
-                yield certificate, f"Let's Encrypt refuses {name!r}: it {reason}"
+                yield certificate, f"Let's Encrypt refuses {name!r}: {reason}"
+        if certificate.spec.get("ipAddresses") and all_known(certificate.spec["ipAddresses"]):
+            profile = (_acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)) or {}).get(
+                "profile"
+            )
+            if is_known(profile) and profile != "shortlived":
+                yield (
+                    certificate,
+                    "Let's Encrypt issues for IP addresses only in its 'shortlived' profile (acme.profile: shortlived, "
+                    "cert-manager v1.18+; 160-hour certificates): set it on the issuer, or issue from a private CA",
+                )
+
+
+# Boulder policy/pa.go forbiddenMailDomains ("frequently used when copy-pasting example configurations").
+_FORBIDDEN_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+@rule("LE3", "error", "the ACME account's e-mail is one Let's Encrypt accepts")
+def lets_encrypt_contact(view: StackView) -> Findings:
+    """Boulder refuses the account (ValidEmail: an e-mail at example.com/.net/.org, or at a domain its policy does not
+    accept), so the issuer never becomes Ready (ErrRegisterACMEAccount)."""
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        acme = _acme(issuer) or {}
+        email = acme.get("email")
+        if acme.get("server") not in (LE_PRODUCTION, LE_STAGING) or not isinstance(email, str) or not is_known(email):
+            continue
+        domain = email.rpartition("@")[2].lower()
+        if domain in _FORBIDDEN_MAIL_DOMAINS:
+            yield (
+                issuer,
+                f"Let's Encrypt refuses the account's e-mail: contact email has forbidden domain {domain!r}: give a mailbox that receives expiry notices",
+            )
+        elif (reason := _refused_domain(domain)) is not None:
+            yield issuer, f"Let's Encrypt refuses the account's e-mail: contact email has invalid domain: {reason}"
+
+
+# ACMEv1 was retired: new accounts June 2021 (letsencrypt.org/docs/acme-protocol-updates).
+LE_V1 = ("https://acme-v01.api.letsencrypt.org/directory", "https://acme-staging.api.letsencrypt.org/directory")
+
+
+@rule("LE4", "error", "no retired ACMEv1 endpoint")
+def acme_v1(view: StackView) -> Findings:
+    for issuer in [*view.of("ClusterIssuer", CERT_MANAGER), *view.of("Issuer", CERT_MANAGER)]:
+        if (_acme(issuer) or {}).get("server") in LE_V1:
+            yield (
+                issuer,
+                "Let's Encrypt's ACMEv1 endpoint is retired: use https://acme-v02.api.letsencrypt.org/directory (or its staging)",
+            )
+
+
+@rule("LE5", "error", "no client authentication from Let's Encrypt")
+def lets_encrypt_client_auth(view: StackView) -> Findings:
+    """Let's Encrypt stopped including the TLS Client Authentication EKU on 2026-02-11 (classic profile) and issues
+    none since 2026-05-13 (letsencrypt.org/2025/05/14/ending-tls-client-authentication): a certificate asked for as
+    a client certificate comes without it, and the server it is presented to refuses it."""
+    for certificate in _lets_encrypt_certificates(view, (LE_PRODUCTION, LE_STAGING)):
+        usages = certificate.spec.get("usages") or []
+        if all_known([usages, *usages]) and "client auth" in usages:
+            yield (
+                certificate,
+                "Let's Encrypt no longer issues client authentication: issue client certificates from a private CA",
+            )
+
+
+@rule("LE6", "warning", "Let's Encrypt decides a certificate's lifetime")
+def lets_encrypt_duration(view: StackView) -> Findings:
+    """Let's Encrypt ignores a requested lifetime (cert-manager sends none for ACME): its certificates last 90 days,
+    shorter from 2027 (letsencrypt.org/2025/12/02/from-90-to-45); a duration here decides nothing, and a renewBefore
+    near 90 days renews constantly."""
+    for certificate in _lets_encrypt_certificates(view, (LE_PRODUCTION, LE_STAGING)):
+        if certificate.spec.get("duration") is not None:
+            yield (
+                certificate,
+                (
+                    "Let's Encrypt ignores spec.duration (the lifetime is its profile's: 90 days for classic, falling to "
+                    "45 by 2028; 160 hours for shortlived): leave it out and set renewBeforePercentage"
+                ),
+            )
 
 
 @rule("LE2", "error", "at most 5 certificates for one set of names a week")
