@@ -296,21 +296,25 @@ class WhizardTLS(TLSComponent):
             self.child_name(f"{APPS[component]}-crd"), crd_name(kind), opts=pulumi.ResourceOptions(parent=self)
         )
 
-    def _patch_spec(
-        self, crd: Any, kind: str, path: tuple[str, ...], version: str, tls: dict[str, Any], unchecked: list[str]
-    ) -> dict[str, Any]:
-        problem = wrong_layout(crd, kind, path, version)
-        if problem is not None:  # raised before the patch registers: nothing is patched
-            raise ValueError(f"WhizardTLS {self._resource_name!r}: {problem}")
-        if has_path(crd, path) is None and not unchecked:
-            unchecked.append(kind)
+    def _checked_layouts(self, crds: list[Any], selected: list[str], args: WhizardTLSArgs) -> list[Any]:
+        """Every selected resource's CRD checked against the TLS path its version reads, in the selection's order,
+        so the refusal names the same resource on every run (raised before any patch registers)."""
+        unchecked = []
+        for component, crd in zip(selected, crds, strict=True):
+            kind, path = KINDS[component], args.tls_path(component)
+            problem = wrong_layout(crd, kind, path, args.whizard_version)
+            if problem is not None:
+                raise ValueError(f"WhizardTLS {self._resource_name!r}: {problem}")
+            if has_path(crd, path) is None:
+                unchecked.append(kind)
+        if unchecked:
             pulumi.log.warn(
-                f"WhizardTLS {self._resource_name!r}: whizardVersion {version!r} is taken on trust here (no cluster "
-                "to read its CRDs); `pulumi preview` and `pulumi up` against the cluster check it against the "
-                "installed CRDs",
+                f"WhizardTLS {self._resource_name!r}: whizardVersion {args.whizard_version!r} is taken on trust here "
+                "(no cluster to read its CRDs); `pulumi preview` and `pulumi up` against the cluster check it against "
+                "the installed CRDs",
                 resource=self,
             )
-        return _nested(path, tls)
+        return crds
 
     def __init__(
         self,
@@ -348,8 +352,11 @@ class WhizardTLS(TLSComponent):
             "keySecret": {"name": args.certificate_name, "key": "tls.key"},
         }
         patches = []
-        unchecked: list[str] = []
-        for component in args.components.selected():
+        selected = list(args.components.selected())
+        checked = pulumi.Output.all(*[self._installed_crd(c).spec for c in selected]).apply(
+            lambda crds: self._checked_layouts(crds, selected, args)
+        )
+        for component in selected:
             kind, path = KINDS[component], args.tls_path(component)
             patches.append(
                 k8s.apiextensions.CustomResourcePatch(
@@ -357,11 +364,7 @@ class WhizardTLS(TLSComponent):
                     api_version=API_VERSION,
                     kind=kind,
                     metadata={"name": args.instance, "namespace": args.namespace, "annotations": dict(FIELD_MANAGER)},
-                    spec=self._installed_crd(component).spec.apply(
-                        lambda crd, kind=kind, path=path: self._patch_spec(
-                            crd, kind, path, args.whizard_version, tls, unchecked
-                        )
-                    ),
+                    spec=checked.apply(lambda _, path=path: _nested(path, tls)),
                     opts=self.child_opts(leaf),
                 )
             )
