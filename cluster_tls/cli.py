@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import importlib
 import os
 import sys
@@ -25,7 +26,7 @@ from .components.model import ArgsError
 from .diffing import DiffInputError, format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_stack
-from .pool import Outcome, run_all
+from .pool import Outcome, WorkersSettingError, run_all
 from .preflight import Finding, StackView, Waiver, run_rules
 from .preflight import rules as _rules  # noqa: F401 - registers the rules
 from .preflight.engine import RULES
@@ -42,6 +43,9 @@ from .unchanged import InputsError, Review
 
 PROJECT_NAME = "cluster-tls"
 CLEAN, FINDINGS, INPUT_ERROR, INTERNAL_ERROR = 0, 1, 2, 3  # exit statuses (issue 20)
+
+
+_MACHINE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
 class EvaluationError(Exception):
@@ -435,7 +439,14 @@ _FLAG = TypeAdapter(bool)
 def _waivers(settings: Any, where: str) -> list[Waiver]:
     """A stack's waivers, for this project's stacks and other programs' alike: each names a rule that exists and
     gives a reason in words (issue 18)."""
-    entries = settings.get("waive") if isinstance(settings, dict) else None
+    if settings in (None, {}):
+        return []
+    if not isinstance(settings, dict) or set(settings) - {"waive"}:
+        keys = sorted(map(str, settings)) if isinstance(settings, dict) else type(settings).__name__
+        raise UsageError(f"{where}: give {{waive: [{{rule: <id>, reason: <why>}}, ...]}} (got {keys})")
+    entries = settings.get("waive")
+    if not isinstance(entries, list | None):
+        raise UsageError(f"{where}.waive: give a list of {{rule: <id>, reason: <why>}} (got {type(entries).__name__})")
     known = {r.id for r in RULES}
     waivers = []
     for index, entry in enumerate(entries or []):
@@ -449,6 +460,8 @@ def _waivers(settings: Any, where: str) -> list[Waiver]:
             raise UsageError(f"{at}.rule: no rule {rule[:40]!r}{hint}")
         if not isinstance(reason, str) or not reason.strip():
             raise UsageError(f"{at}.reason: say why {rule} does not apply here (got {str(reason)[:40]!r})")
+        if not reason.strip().isprintable():  # a newline would forge a finding line of its own in the output
+            raise UsageError(f"{at}.reason: write it on one line, without control characters")
         waivers.append(Waiver(rule, reason.strip()))
     return waivers
 
@@ -461,7 +474,11 @@ def stack_settings(project: Project, stack: str) -> tuple[bool | None, list[Waiv
     """The stack's `production` flag and its preflight waivers (`<project>:production`, `<project>:preflight`)."""
     entries = stack_entries(project, stack)
     production = entries.get(f"{project.name}:production", entries.get("production"))
-    waivers = _waivers(entries.get(f"{project.name}:preflight") or {}, f"stack {stack!r}: {project.name}:preflight")
+    # Pulumi reads a key without a namespace as the project's own (`preflight` is `<project>:preflight`).
+    key = f"{project.name}:preflight"
+    if key in entries and "preflight" in entries:
+        raise UsageError(f"stack {stack!r}: {key} and preflight are the same key: keep one")
+    waivers = _waivers(entries.get(key, entries.get("preflight")), f"stack {stack!r}: {key}")
     if production is None:
         return False, waivers
     try:  # as the program reads it (a pydantic bool: "false", "no", "off" are false), never bool("false")
@@ -564,10 +581,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StackFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return error.status
-    except (StackFileError, EvaluationError, UsageError, RenderError, DiffInputError) as error:
+    except (StackFileError, EvaluationError, UsageError, RenderError, DiffInputError, WorkersSettingError) as error:
         print(f"error: {error}", file=sys.stderr)
         return INPUT_ERROR
-    except Exception as error:  # a bug of ours: still one line; CLUSTER_TLS_DEBUG=1 shows the traceback
+    except Exception as error:
+        if isinstance(error, OSError) and error.errno in _MACHINE_ERRORS:
+            # the machine's, not the package's: a full disk, a quota, a read-only folder
+            print(f"error: {error.strerror}: {error.filename or 'writing the output'}", file=sys.stderr)
+            return INPUT_ERROR
+        # a bug of ours: still one line; CLUSTER_TLS_DEBUG=1 shows the traceback
         if os.environ.get("CLUSTER_TLS_DEBUG"):
             raise
         print(f"error: {type(error).__name__}: {error} (set CLUSTER_TLS_DEBUG=1 for details)", file=sys.stderr)

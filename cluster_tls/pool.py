@@ -33,6 +33,10 @@ class Outcome:
     error: str | None = None
 
 
+class WorkersSettingError(ValueError):
+    """`CLUSTER_TLS_WORKERS` is not a whole number: a usage error, not a fault of the package."""
+
+
 def worker_count(items: int) -> int:
     """`CLUSTER_TLS_WORKERS`, or the cores this process may use; never more than there are items."""
     wanted = os.environ.get(WORKERS_VARIABLE, "").strip()
@@ -40,7 +44,9 @@ def worker_count(items: int) -> int:
         try:
             count = int(wanted)
         except ValueError:
-            raise ValueError(f"{WORKERS_VARIABLE} must be a whole number of workers (got {wanted[:20]!r})") from None
+            raise WorkersSettingError(
+                f"{WORKERS_VARIABLE} must be a whole number of workers (got {wanted[:20]!r})"
+            ) from None
     else:
         count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(count, items))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import stat
 import subprocess
 import tomllib
 from collections.abc import Iterable
@@ -103,6 +104,14 @@ def _has_own_package(files: dict[str, str], prefix: str, pyproject: bytes | None
     return str(PurePosixPath(prefix) / folder / "__init__.py") in files
 
 
+def _mode(path: Path) -> str:
+    """The mode git records for a working-tree file (a link, an executable file, a file): part of what is compared,
+    so an executable bit the program tests, or a link replaced by a file with the same blob, is a change."""
+    if path.is_symlink():
+        return "120000"
+    return "100755" if path.stat().st_mode & stat.S_IXUSR else "100644"
+
+
 class Review:
     """Both sides of `diff --against-ref`: which stacks need evaluating."""
 
@@ -129,7 +138,7 @@ class Review:
             name = raw.decode(errors="surrogateescape")
             path = self.top / name
             if path.is_symlink() or path.is_file():
-                files[name] = _blob_id(path, self.algorithm)
+                files[name] = f"{_mode(path)} {_blob_id(path, self.algorithm)}"
             elif path.is_dir():  # a submodule: never equal to the revision's entry, so nothing is skipped
                 files[name] = "directory"
         return files
@@ -139,11 +148,16 @@ class Review:
         for entry in _git(self.top, "ls-tree", "-r", "-z", "--full-tree", commit).split(b"\0"):
             if entry:
                 meta, _, name = entry.partition(b"\t")
-                files[name.decode(errors="surrogateescape")] = meta.split()[2].decode()
+                mode, _, blob = meta.split()
+                files[name.decode(errors="surrogateescape")] = f"{mode.decode()} {blob.decode()}"
         return files
 
     def _stack_file(self, stack: str) -> str:
-        return str(PurePosixPath(self.project.stack_file(stack).resolve().relative_to(self.top).as_posix()))
+        # The stack file's own entry, never the file a link points at: prod linked to staging's file is a change
+        # to prod even where staging's blob is the same at both sides (issue 28).
+        file = self.project.stack_file(stack)
+        path = file.parent.resolve() / file.name
+        return str(PurePosixPath(path.relative_to(self.top).as_posix()))
 
     def _all_stack_files(self, side: Side) -> list[str]:
         folder = PurePosixPath(self.project.stack_config_dir.resolve().relative_to(self.top).as_posix())

@@ -344,3 +344,28 @@ def test_a_project_cannot_be_changed_once_found():
     project = Project.find(Path(__file__).resolve().parent.parent)
     with pytest.raises(dataclasses.FrozenInstanceError):
         project.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("setting", ["abc", "2.5", "four"])
+def test_a_worker_count_that_is_not_a_number_is_a_usage_error_naming_it(capsys, monkeypatch, setting):
+    # issue 31: it was exit 3, "a bug of ours"
+    monkeypatch.setenv("CLUSTER_TLS_WORKERS", setting)
+    _fails_cleanly(capsys, ["--project-dir", str(REPO), "check", "--all-stacks"], "CLUSTER_TLS_WORKERS must be")
+
+
+def test_a_full_disk_is_the_machines_error_in_one_line(tmp_path, capsys, monkeypatch):
+    # issue 31: ENOSPC while writing the render was exit 3, "a bug of ours"; the machine's errors are exit 2
+    import errno
+
+    import cluster_tls.render_folder as render_folder
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out"))
+
+    monkeypatch.setattr(render_folder.os, "replace", full)
+    monkeypatch.setattr(render_folder.os, "rename", full, raising=False)
+    _fails_cleanly(
+        capsys,
+        ["--project-dir", str(REPO), "render", "--stack", "dev", "--out", str(tmp_path / "out")],
+        "No space left on device",
+    )

@@ -263,3 +263,30 @@ def test_another_teams_repository_reviews_a_pull_request(platform, capsys):
     for stack in ALL:
         assert f"stack {stack} against HEAD: 1 changed" in captured.out, captured.out
     assert "CA platform team" in captured.out and "CA another team" in captured.out
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["prod linked to staging's file", "a link retargeted", "an executable bit", "a link replaced by its target"],
+)
+def test_a_stack_file_changed_by_its_link_or_mode_is_reviewed(platform, change):
+    # issue 28: prod replaced by a link to staging's file was "no differences" (the link was resolved and staging's
+    # unchanged blob compared at both sides)
+    prod, staging, dev = (platform / f"Pulumi.{name}.yaml" for name in ("prod", "staging", "dev"))
+    if change in ("a link retargeted", "a link replaced by its target"):
+        prod.unlink()
+        prod.symlink_to(staging.name)
+        commit_all(platform)
+    if change == "prod linked to staging's file":
+        prod.unlink()
+        prod.symlink_to(staging.name)
+    elif change == "a link retargeted":
+        prod.unlink()
+        prod.symlink_to(dev.name)
+    elif change == "an executable bit":
+        prod.chmod(0o755)
+    else:
+        prod.unlink()
+        prod.write_bytes(staging.name.encode())  # the link's blob, as a file: same blob, another mode
+    assert "prod" not in unchanged(platform)
+    assert {"dev", "staging"} <= unchanged(platform)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -1054,3 +1055,37 @@ def test_c5_follows_cert_manager_renewal_time(duration, renew, found):
     c5 = [r for r in RULES if r.id == "C5"]
     view = _view([*PKI, cert("x", duration=duration, renewBefore=renew, dnsNames=["a.example.com"])])
     assert bool(run_rules(view, rules=c5)) is found
+
+
+def _waiving(tmp_path: Path, preflight: str) -> Project:
+    (tmp_path / "stacks").mkdir(exist_ok=True)
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text("config:\n" + preflight)
+    return Project.find(tmp_path)
+
+
+def test_a_waiver_without_the_project_prefix_is_the_projects_own(tmp_path):
+    # issue 31: the program reads `preflight` as `cluster-tls:preflight`; the waivers were read only prefixed
+    project = _waiving(tmp_path, "  preflight:\n    waive: [{rule: NGINX, reason: Traefik serves class nginx}]\n")
+    assert stack_settings(project, "dev")[1] == [Waiver("NGINX", "Traefik serves class nginx")]
+
+
+@pytest.mark.parametrize(
+    "preflight,said",
+    [
+        # a newline in a reason would print a finding line of its own
+        ('  cluster-tls:preflight:\n    waive: [{rule: C1, reason: "a demo leaf\\nerror C1 forged"}]\n', "one line"),
+        ("  cluster-tls:preflight:\n    waive: {rule: C1, reason: a demo leaf here}\n", "waive: give a list"),
+        ("  cluster-tls:preflight:\n    waiver: [{rule: C1, reason: a demo leaf here}]\n", "(got ['waiver'])"),
+        ("  cluster-tls:preflight: [C1]\n", "(got list)"),
+        (
+            "  preflight: {waive: []}\n  cluster-tls:preflight: {waive: []}\n",
+            "cluster-tls:preflight and preflight are the same key",
+        ),
+    ],
+)
+def test_waivers_that_would_be_ignored_or_forge_output_are_refused(tmp_path, preflight, said):
+    from cluster_tls.cli import UsageError
+
+    with pytest.raises(UsageError, match=re.escape(said)):
+        stack_settings(_waiving(tmp_path, preflight), "dev")
