@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from report import header, write  # noqa: E402
+from report import e2e_binaries, header, write  # noqa: E402
 
 from cluster_tls.stacks.program import main as stack_program  # noqa: E402
 from tests.e2e.cluster import Cluster  # noqa: E402
@@ -95,11 +95,7 @@ def main() -> int:
     parser.add_argument("--stacks", default="dev,seed-000")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    bin_ = Path(
-        subprocess.run([REPO / "tools/e2e/build.sh"], check=True, capture_output=True, text=True)
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    bin_ = e2e_binaries(REPO)
     shared = REPO.parent / "shared" / "schemas" / "crds"
     crds = sorted((bin_.parent / "cert-manager-crds").glob("*.yaml")) + sorted((shared / "istio").glob("*.yaml"))
     cluster = Cluster(bin=bin_, crds=crds).start()

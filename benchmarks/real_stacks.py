@@ -18,10 +18,12 @@ shipped file with the e2e overrides; the domain plain, the DNSPod credentials se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pulumi import automation as auto  # noqa: E402
-from report import header, write  # noqa: E402
+from report import e2e_binaries, header, write  # noqa: E402
 
 from cluster_tls.stackfile import Project as StackProject  # noqa: E402
 from cluster_tls.stackfile import stack_entries  # noqa: E402
@@ -81,9 +83,10 @@ def _first_ready_watch(platform: Platform, start: float, found: list[float], sto
         time.sleep(0.2)
 
 
-def pulumi_up(bin_: Path, stack: str, scratch: Path) -> dict:
-    import threading
-
+@contextlib.contextmanager
+def stack_up(bin_: Path, stack: str, scratch: Path):
+    """The stack as shipped (with the e2e overrides) brought up by `pulumi up` on a fresh platform: yields
+    (platform, project folder, timings), the platform stopped afterwards."""
     platform, config = _platform(bin_, stack)
     try:
         engine = engine_for(bin_, scratch / f"{stack}-pulumi", platform.cluster.kubeconfig)
@@ -109,9 +112,14 @@ def pulumi_up(bin_: Path, stack: str, scratch: Path) -> dict:
             total = time.perf_counter() - start
             stop.set()
             assert _all_ready(platform)
-            return {"all_ready_s": total, "first_ready_s": first[0] if first else None}
+            yield platform, project.folder, {"all_ready_s": total, "first_ready_s": first[0] if first else None}
     finally:
         platform.stop()
+
+
+def pulumi_up(bin_: Path, stack: str, scratch: Path) -> dict:
+    with stack_up(bin_, stack, scratch) as (_, _, timings):
+        return timings
 
 
 def _render(stack: str, config: dict, folder: Path) -> Path:
@@ -143,6 +151,33 @@ def _render(stack: str, config: dict, folder: Path) -> Path:
     return out
 
 
+def _helm_install(bin_: Path, env: dict, release: dict, sleep: float | None) -> None:
+    argv = [
+        bin_ / "helm",
+        "install",
+        release["name"],
+        release["chart"],
+        "--repo",
+        release["repository"],
+        "--ca-file",
+        release["caFile"],
+        "--version",
+        release["version"],
+        "-n",
+        release["namespace"],
+        "--create-namespace",
+        "-f",
+        release["folder"] / "values.yaml",
+    ]
+    if sleep is None:
+        argv += ["--wait", "--timeout", "10m"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"helm install {release['name']}: {done.stderr[-2000:]}")
+    if sleep is not None and release["chart"] == "cert-manager":
+        time.sleep(sleep)
+
+
 def hand_steps(bin_: Path, stack: str, scratch: Path, *, sleep: float | None) -> dict:
     platform, config = _platform(bin_, stack)
     try:
@@ -154,31 +189,9 @@ def hand_steps(bin_: Path, stack: str, scratch: Path, *, sleep: float | None) ->
         ]
         releases.sort(key=lambda r: r["chart"] != "cert-manager")  # cert-manager first, as every guide does
         start = time.perf_counter()
-        for release in releases:
-            argv = [
-                bin_ / "helm",
-                "install",
-                release["name"],
-                release["chart"],
-                "--repo",
-                release["repository"],
-                "--ca-file",
-                release["caFile"],
-                "--version",
-                release["version"],
-                "-n",
-                release["namespace"],
-                "--create-namespace",
-                "-f",
-                release["folder"] / "values.yaml",
-            ]
-            if sleep is None:
-                argv += ["--wait", "--timeout", "10m"]
-            done = subprocess.run(argv, env=env, capture_output=True, text=True)
-            if done.returncode:
-                raise RuntimeError(f"helm install {release['name']}: {done.stderr[-2000:]}")
-            if sleep is not None and release["chart"] == "cert-manager":
-                time.sleep(sleep)
+        # Seed 001's order: cert-manager, then the issuers and Certificates, then the charts that read their
+        # Secrets (Cilium's Hubble relay waits for its certificate; installed before its issuer, --wait times out).
+        _helm_install(bin_, env, releases[0], sleep)
         credentials = next(render.glob("manifests/*/secret.core.*credentials*.yaml"))
         secret = yaml.safe_load(credentials.read_text())
         secret["stringData"] = {"secretId": SECRET_ID, "secretKey": SECRET_KEY}
@@ -187,17 +200,25 @@ def hand_steps(bin_: Path, stack: str, scratch: Path, *, sleep: float | None) ->
             yaml.safe_load(p.read_text()) for p in sorted(render.glob("manifests/**/*.yaml")) if p != credentials
         ]
         pending.sort(key=lambda o: {"Namespace": 0, "ClusterIssuer": 1, "Issuer": 1}.get(o["kind"], 2))
+        deadline = time.monotonic() + 600
         while pending:  # `kubectl apply` again while the webhook is not ready yet (what a pasted loop does)
             obj = pending[0]
+            if obj["kind"].endswith("Patch"):
+                pending.pop(0)  # patches of objects the stack does not own: not part of the seeds' steps
+                continue
             try:
-                if obj["kind"].endswith("Patch"):
-                    pending.pop(0)  # patches of objects the stack does not own: not part of the seeds' steps
-                    continue
                 kube.apply(obj)
                 pending.pop(0)
-            except ApiError:
+            except (ApiError, LookupError) as error:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"kubectl apply {obj['kind']}/{obj['metadata']['name']}: {error}") from error
+                kube.forget_kinds()  # the chart's CRDs were just installed
                 time.sleep(1)
+        for release in releases[1:]:
+            _helm_install(bin_, env, release, sleep)
         while not _all_ready(platform):
+            if time.monotonic() > deadline + 600:
+                raise RuntimeError("the Certificates were not all Ready 10 min after the last apply")
             time.sleep(0.2)
         return {"all_ready_s": time.perf_counter() - start}
     finally:
@@ -210,11 +231,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    bin_ = Path(
-        subprocess.run([REPO / "tools/e2e/build.sh"], check=True, capture_output=True, text=True)
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    bin_ = e2e_binaries(REPO)
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="cluster-tls-bench-") as scratch:
         for stack in args.stacks.split(","):

@@ -17,3 +17,11 @@ def header(*details: str) -> dict[str, str]:
 def write(path: Path | None, report: dict) -> None:
     if path is not None:
         path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def e2e_binaries(repo: Path) -> Path:
+    """The real tier's bin folder, built or reused by tools/e2e/build.sh (its last line of output)."""
+    import subprocess
+
+    built = subprocess.run([repo / "tools/e2e/build.sh"], check=True, capture_output=True, text=True)
+    return Path(built.stdout.strip().splitlines()[-1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import errno
+import functools
 import importlib
 import os
 import sys
@@ -220,6 +221,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="is TLS working for the stack on its live cluster, and if not, why and what to change (read-only)",
+        epilog="Exit status: 0 all working, 1 something not working, 2 usage or input error (or the cluster cannot "
+        "be reached), 3 internal error.",
+    )
+    stacked = status.add_mutually_exclusive_group(required=True)
+    stacked.add_argument("--stack", action="append", help="stack to read (repeat for several)")
+    stacked.add_argument("--all-stacks", action="store_true", help="every stack of the project")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument("--kubeconfig", help="kubeconfig file (default: the stack's provider, KUBECONFIG, ~/.kube)")
+    status.add_argument("--context", help="kubeconfig context (default: the stack's provider or current context)")
+    status.add_argument("--watch", action="store_true", help="read again until working or --timeout passes")
+    status.add_argument("--timeout", type=float, default=300.0, help="--watch: give up after this many seconds")
+    status.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
     return parser
 
 
@@ -230,8 +247,15 @@ def _run(args: argparse.Namespace) -> int:
         project_dir = Path(program_arg)
     project = Project.find(project_dir, search_up=project_dir is None)
     program = load_program(program_arg, project) if program_arg else None
+    code = _command(args, project, program)
+    return max(code, INPUT_ERROR) if getattr(args, "odd_stack_files", False) else code
+
+
+def _command(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
     if args.command == "check":
         return _check(args, project, program)
+    if args.command == "status":
+        return _status(args, project, program)
     if args.command == "preview":
         evaluation = evaluate(args.stack, project, program)
         findings = preflight(evaluation, project, args.stack)
@@ -268,6 +292,19 @@ def _chosen_stacks(args: argparse.Namespace, project: Project) -> list[str]:
         stacks = project.stacks()
         if not stacks:
             raise UsageError(f"--all-stacks: no stack files (Pulumi.<stack>.yaml) in {project.stack_config_dir}")
+        # A file whose name is no stack Pulumi can have is reported and left out; the others are still reviewed
+        # (issue 31: one such file stopped the whole run). The run then exits 2.
+        named = []
+        for stack in stacks:
+            try:
+                project.stack_file(stack)
+                named.append(stack)
+            except StackFileError as error:
+                print(f"error: {error}; left out of --all-stacks", file=sys.stderr)
+                args.odd_stack_files = True
+        if not named:
+            raise UsageError(f"--all-stacks: no stack file in {project.stack_config_dir} names a stack Pulumi accepts")
+        return named
     for stack in stacks:
         project.stack_file(stack)  # a name Pulumi accepts, before any folder is named after it
     return stacks
@@ -540,6 +577,41 @@ def _check(args: argparse.Namespace, project: Project, program: Callable[[], Any
             sys.stdout.write(preflight_text(findings, stack))
     found = FINDINGS if any(preflight_errors(f) for f in results.values()) else CLEAN
     return max(_report_failures(failures), found)
+
+
+def _print_redacted(guard: Any, line: str) -> None:
+    print(guard.redact(line), file=sys.stderr)
+
+
+def _status(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
+    from . import status
+    from .components.secret_guard import SecretGuard
+    from .stackfile import load_stack_config
+
+    if args.timeout <= 0 or args.interval <= 0:
+        raise UsageError(f"--timeout {args.timeout:g} and --interval {args.interval:g} must be above 0")
+    documents, texts, worst = [], [], CLEAN
+    for stack in _chosen_stacks(args, project):
+        evaluation = evaluate(stack, project, program)
+        production, _ = stack_settings(project, stack)
+        view = from_evaluation(evaluation, production=production, stack=stack, reveal=True)
+        config, secret_keys = load_stack_config(project, stack)
+        guard = SecretGuard(status.secret_strings(evaluation, config, secret_keys))
+        try:
+            target = status.target_of(evaluation, config, secret_keys, args.kubeconfig, args.context)
+            once = functools.partial(status.status_once, evaluation, view, target)
+            progress = functools.partial(_print_redacted, guard)
+            result = status.watch(once, args.timeout, args.interval, progress) if args.watch else once()
+        except (status.ClusterError, status.StatusInputError) as error:
+            raise UsageError(guard.redact(f"stack {stack!r}: {error}")) from None
+        shown = status.render(result, stack, args.format, guard)
+        (documents if args.format == "json" else texts).append(shown)
+        worst = max(worst, CLEAN if result.working else FINDINGS)
+    if args.format == "json":
+        sys.stdout.write(status.report.dumps(documents))
+    else:
+        sys.stdout.write("\n".join(texts))
+    return worst
 
 
 def _terminal_colours(stream: Any) -> bool:

@@ -19,15 +19,17 @@ import yaml
 from .stackfile import StackFileError, load_bounded
 
 REDACTED = "changed (redacted)"
+# A side rendered without digests (a render folder, an older revision) cannot tell a secret's change: said so,
+# and counted as a difference, never taken for "the same" (issue 28).
+UNKNOWN_SECRET = "may have changed (redacted; a render folder keeps no digest of a secret: --against-ref compares them)"
 
 
 def _is_secret(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("[secret") and value.endswith("]")
 
 
-def _same_secret(before: Any, after: Any) -> bool:
-    # A render without digests (an older revision) cannot tell: that is not a change we can show.
-    return before == after or "[secret]" in (before, after)
+def _digested(value: Any) -> bool:
+    return value != "[secret]"
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,15 @@ class FieldChange:
     before: Any = None
     after: Any = None
     redacted: bool = False
+    unknown: bool = False  # a secret whose change cannot be told (no digest on a side)
+
+    @property
+    def verdict(self) -> str:
+        return UNKNOWN_SECRET if self.unknown else REDACTED
 
     def describe(self) -> str:
         if self.redacted:
-            return f"{self.path}: {REDACTED}"
+            return f"{self.path}: {self.verdict}"
         if self.before is None:
             return f"{self.path}: added {json.dumps(self.after, sort_keys=True)}"
         if self.after is None:
@@ -48,7 +55,7 @@ class FieldChange:
 
     def as_json(self) -> dict[str, Any]:
         if self.redacted:
-            return {"path": self.path, "change": REDACTED}
+            return {"path": self.path, "change": self.verdict}
         return {"path": self.path, "before": self.before, "after": self.after}
 
 
@@ -107,7 +114,10 @@ def _walk_list(before: list[Any], after: list[Any], path: str, out: list[FieldCh
 
 def _walk(before: Any, after: Any, path: str, out: list[FieldChange]) -> None:
     if _is_secret(before) or _is_secret(after):
-        if not (_is_secret(before) and _is_secret(after) and _same_secret(before, after)):
+        both = _is_secret(before) and _is_secret(after)
+        if both and not (_digested(before) and _digested(after)):
+            out.append(FieldChange(path or ".", redacted=True, unknown=True))
+        elif not (both and before == after):
             out.append(FieldChange(path or ".", redacted=True))
         return
     if isinstance(before, dict) and isinstance(after, dict):
@@ -232,7 +242,7 @@ def _markdown_lines(change: FileChange) -> list[str]:
     lines = [f"! {change.path}"]
     for f in change.fields:
         if f.redacted:
-            lines.append(f"!     {f.path}: {REDACTED}")
+            lines.append(f"!     {f.path}: {f.verdict}")
             continue
         if f.before is not None:
             lines.append(f"-     {f.path}: {json.dumps(f.before, sort_keys=True)}")

@@ -64,7 +64,10 @@ def _remove_stale_scratch(parent: Path, name: str) -> None:
 
 
 def replace_folder(files: dict[str, str], out: Path) -> None:
-    """Make `out` hold exactly `files` (relative path -> text) and the marker; refuse a folder we did not write."""
+    """Make `out` hold exactly `files` (relative path -> text) and the marker; refuse a folder we did not write. A
+    symbolic link is followed: the folder it names is replaced, and the link stays (issue 31: it was replaced)."""
+    if out.is_symlink():
+        out = out.resolve()
     if out.exists() and not out.is_dir():
         raise FolderError(f"--out {out} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():

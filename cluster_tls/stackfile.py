@@ -54,6 +54,12 @@ MAX_EXPANDED_CHARS = 32 * 1024 * 1024
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_STR, _INT, _TIMESTAMP, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "int", "timestamp", "merge"))
+# Values a stack file cannot hold as config (JSON has no bytes or sets; Pulumi keeps config as text and JSON).
+_NOT_CONFIG_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("binary", "set", "omap", "pairs")}
+MAX_INT_DIGITS = 4000  # below Python's int-to-text limit (4300 digits), which a longer one would hit in JSON
+
+
 def _check_nodes(root: yaml.Node, *, strict_keys: bool = True) -> None:
     """Refuse what PyYAML would accept silently: duplicate keys (the last wins), cycles, alias bombs, depth."""
     visited = 0
@@ -69,7 +75,19 @@ def _check_nodes(root: yaml.Node, *, strict_keys: bool = True) -> None:
             raise StackFileError(f"nesting deeper than {MAX_DEPTH} levels at {_where(node)}")
         if id(node) in path:
             raise StackFileError(f"a recursive anchor at {_where(node)}")
+        if node.tag in _NOT_CONFIG_TAGS:
+            raise StackFileError(
+                f"a YAML {node.tag.rsplit(':', 1)[-1]} value at {_where(node)} is not a config value: write it as text"
+            )
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _TIMESTAMP:
+                # as the Pulumi CLI reads it (gopkg.in/yaml.v3 decode.go: a timestamp into interface{} stays the
+                # string written, "for backward compatibility"), not a date that cannot become JSON
+                node.tag = _STR
+            if node.tag == _INT and len(node.value) > MAX_INT_DIGITS:
+                raise StackFileError(
+                    f"an integer of {len(node.value)} digits at {_where(node)}: quote it if it is text"
+                )
             expanded += len(node.value)
             if expanded > MAX_EXPANDED_CHARS:
                 raise StackFileError(
@@ -80,7 +98,10 @@ def _check_nodes(root: yaml.Node, *, strict_keys: bool = True) -> None:
             path.add(id(node))
             seen: dict[Any, yaml.Node] = {}
             for key, value in node.value:
-                if strict_keys and (not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str"):
+                if key.tag == _MERGE:  # `<<: *anchor`, which the Pulumi CLI's YAML merges too
+                    walk(value, depth + 1)
+                    continue
+                if strict_keys and (not isinstance(key, yaml.ScalarNode) or key.tag != _STR):
                     raise StackFileError(f"keys must be strings, got {key.tag.rsplit(':', 1)[-1]} at {_where(key)}")
                 if strict_keys and key.value in seen:
                     raise StackFileError(
@@ -149,7 +170,8 @@ class Project:
         """The project whose Pulumi.yaml is in `start` (or, with search_up, in a folder above it)."""
         here = (start or Path.cwd()).resolve()
         if start is not None and not here.is_dir():
-            raise StackFileError(f"project folder {here} does not exist")
+            what = "is a file, not a folder" if here.exists() else "does not exist"
+            raise StackFileError(f"project folder {here} {what}")
         for folder in (here, *here.parents) if search_up else (here,):
             project_file = folder / "Pulumi.yaml"
             if project_file.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import idna
@@ -49,5 +50,8 @@ def to_ascii(domain: str) -> str:
     try:
         ascii_body = idna.encode(body.rstrip("."), uts46=True).decode()
     except idna.IDNAError as error:
-        raise ValueError(f"{domain!r} is not a valid domain name: {error}") from None
+        # idna's reason quotes the label it refused: a part of a value that may be secret, which the secret guard
+        # (whole values and their derived forms) would not recognise (issue 31). The caller shows the value.
+        reason = re.sub(r"\s*(?:of|in)?\s*'[^']*'", "", str(error))
+        raise ValueError(f"not a valid domain name: {reason}") from None
     return ("*." if wildcard else "") + ascii_body

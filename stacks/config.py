@@ -287,6 +287,15 @@ def _secret_fields_set(model: BaseModel, path: tuple[str, ...] = ()) -> list[tup
     return found
 
 
+def _stood_in(model: BaseModel, path: tuple[str, ...]) -> bool:
+    """Whether the secret field at `path` holds the offline stand-in for a secret the stack file does not set."""
+    value: Any = model
+    for alias in path:
+        name = next((n for n, f in type(value).model_fields.items() if (f.alias or n) == alias), alias)
+        value = getattr(value, name)
+    return isinstance(value, SecretStr) and value.get_secret_value().startswith(OFFLINE_SECRET_PLACEHOLDER)
+
+
 def _at(value: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         if isinstance(value, dict):
@@ -548,7 +557,9 @@ def load_stack(project: str = PROJECT) -> LoadedStack:
             f"{PROJECT}:{'.'.join(path)}: holds a secret but is stored in plain text; store it with "
             f"`pulumi config set --secret --path {'.'.join(path)} ...`"
             for path in _secret_fields_set(config)
-            if path[0] not in secret_keys
+            # a plain field beside a `secure:` sibling is plain too (issue 31), unless the CLI or the offline
+            # stand-in for an unset secret gave it
+            if not _holds_secret(list(path), secret_keys, paths) and not _stood_in(config, path)
         ]
     if problems:
         raise StackConfigError(stack, [guard.redact(p) for p in problems])

@@ -38,11 +38,12 @@ def _own_program(folder: Path, module: str, source: str, config: str | None = "c
     return ["--project-dir", str(folder), "--program", f"{module}:build"]
 
 
-def _fails_cleanly(capsys, argv: list[str], expected: str) -> None:
+def _fails_cleanly(capsys, argv: list[str], expected: str) -> str:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.startswith("error: ") and expected in err, err
+    return err
 
 
 BAD_STACK_FILES = {
@@ -72,7 +73,44 @@ BAD_STACK_FILES = {
         "config:\n  cluster-tls:privateCa:\n    scope: cluster\n    scope: namespaced\n",
         "duplicate key 'scope' at line 4",
     ),
+    # issue 31: each ended in "Object of type ... is not JSON serializable" or Python's int advice, with no key
+    "bytes": ("config:\n  cluster-tls:privateCa: {caCommonName: !!binary aGVsbG8=}\n", "a YAML binary value at line 2"),
+    "a set": ("config:\n  cluster-tls:privateCa: !!set {a, b}\n", "a YAML set value at line 2"),
+    "an integer of 5000 digits": (
+        "config:\n  cluster-tls:privateCa: {size: " + "9" * 5000 + "}\n",
+        "an integer of 5000 digits at line 2, column 33: quote it if it is text",
+    ),
 }
+
+
+def test_a_date_is_the_text_written_as_the_pulumi_cli_reads_it(tmp_path, capsys):
+    """gopkg.in/yaml.v3, which the CLI reads stack files with, keeps a timestamp decoded into interface{} as the
+    string written (decode.go); the field's own check then names it, with the stack and key."""
+    dev = (REPO / "stacks" / "Pulumi.dev.yaml").read_text().replace("duration: 87600h", "duration: 2024-01-01")
+    project = _project(tmp_path, dev)
+    err = _fails_cleanly(
+        capsys,
+        ["--project-dir", str(project), "preview", "--stack", "bad"],
+        "cluster-tls:privateCa.duration: must be a Go duration such as '2160h' or '1h30m'",
+    )
+    assert "(got '2024-01-01')" in err
+
+
+def test_yaml_merge_keys_are_merged_as_the_pulumi_cli_merges_them(tmp_path, capsys):
+    dev = (REPO / "stacks" / "Pulumi.dev.yaml").read_text()
+    merged = dev.replace(
+        "    scope: cluster\n    caCommonName: cluster-tls dev CA\n",
+        "    <<: &ca {scope: cluster, caCommonName: cluster-tls dev CA}\n",
+    )
+    assert merged != dev
+    outputs = []
+    for name, text in (("merged", merged), ("plain", dev)):
+        (tmp_path / name).mkdir()
+        assert (
+            main(["--project-dir", str(_project(tmp_path / name, text)), "render", "--stack", "bad", "--out", "-"]) == 0
+        )
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and "cluster-tls dev CA" in outputs[0]
 
 
 @pytest.mark.parametrize("text,expected", BAD_STACK_FILES.values(), ids=BAD_STACK_FILES.keys())
@@ -90,6 +128,8 @@ def test_render_onto_a_file_is_refused(tmp_path, capsys):
 
 def test_a_project_dir_that_does_not_exist_or_has_no_pulumi_yaml_is_refused(tmp_path, capsys):
     _fails_cleanly(capsys, ["--project-dir", str(tmp_path / "nope"), "preview", "--stack", "dev"], "does not exist")
+    (tmp_path / "a-file").write_text("x")
+    _fails_cleanly(capsys, ["--project-dir", str(tmp_path / "a-file"), "preview", "--stack", "dev"], "is a file, not a")
     # Not the installed repository's stacks, silently: the folder itself must hold Pulumi.yaml.
     _fails_cleanly(capsys, ["--project-dir", str(tmp_path), "preview", "--stack", "dev"], "no Pulumi.yaml in")
 
@@ -368,4 +408,18 @@ def test_a_full_disk_is_the_machines_error_in_one_line(tmp_path, capsys, monkeyp
         capsys,
         ["--project-dir", str(REPO), "render", "--stack", "dev", "--out", str(tmp_path / "out")],
         "No space left on device",
+    )
+
+
+def test_one_oddly_named_stack_file_does_not_stop_all_stacks(tmp_path, capsys):
+    """A file named as no stack Pulumi can have is named and left out; the other stacks are still checked, and the
+    run exits 2 for it (issue 31)."""
+    project = _project(tmp_path, (REPO / "stacks" / "Pulumi.dev.yaml").read_text())
+    shutil.copy(REPO / "stacks" / "Pulumi.dev.yaml", project / "stacks" / "Pulumi.bad name.yaml")
+    assert main(["--project-dir", str(project), "check", "--all-stacks"]) == 2
+    out, err = capsys.readouterr()
+    assert "stack bad: no findings" in out
+    assert err == (
+        "error: stack name 'bad name': use letters, digits, '-', '_' and '.' (Pulumi's stack names); "
+        "left out of --all-stacks\n"
     )

@@ -47,11 +47,11 @@ def test_a_closed_stdout_refuses_what_writes_there_and_render_still_writes_its_f
     assert (tmp_path / "out" / "manifests" / "istio-system").is_dir()
 
 
-def _on_a_terminal(env: dict[str, str]) -> bytes:
+def _on_a_terminal(env: dict[str, str], *more: str) -> bytes:
     import pty
 
     leader, follower = pty.openpty()
-    command = [sys.executable, "-m", "cluster_tls.cli", "diff", "--stack", "dev", "--against", "staging"]
+    command = [sys.executable, "-m", "cluster_tls.cli", "diff", "--stack", "dev", "--against", "staging", *more]
     process = subprocess.Popen(command, cwd=REPO, stdout=follower, stderr=subprocess.DEVNULL, env=env)
     os.close(follower)
     output = b""
@@ -74,6 +74,15 @@ def test_colour_on_a_terminal_unless_no_color_or_a_dumb_terminal(setting, colour
     output = _on_a_terminal(env)
     assert b"stack dev against staging" in output
     assert (b"\x1b[" in output) is coloured
+
+
+def test_an_explicit_color_flag_wins_over_no_color():
+    """no-color.org: NO_COLOR stops colour by default; an argument given for this one run overrides it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")} | {"TERM": "xterm", "NO_COLOR": "1"}
+    assert b"\x1b[" in _on_a_terminal(env, "--color", "always")
+    assert b"\x1b[" not in _on_a_terminal(env | {"NO_COLOR": ""}, "--color", "never")
+    piped = run("diff", "--stack", "dev", "--against", "staging", "--color", "always")
+    assert "\x1b[" in piped.stdout  # asked for, into a pipe too
 
 
 def test_render_to_stdout_is_one_yaml_stream_of_every_file(tmp_path):

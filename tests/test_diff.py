@@ -227,3 +227,23 @@ def test_json_output_carries_an_added_objects_content_and_nothing_for_a_changed_
     files = json.loads(format_json({"dev": changes}, {"dev": "staging"}))["dev"]["files"]
     assert files[0]["content"] == {"kind": "Certificate"}
     assert "content" not in files[1] and files[1]["fields"] == [{"path": "spec.x", "before": 1, "after": 2}]
+
+
+def test_against_a_render_folder_a_secret_may_have_changed_and_is_never_taken_for_the_same(project, capsys, tmp_path):
+    """A render folder keeps `[secret]`, no digest: whether the secret changed cannot be told, so it is said and
+    counted (issue 28: it was "no differences" although the secret had been rotated)."""
+    edit(
+        project,
+        "dev",
+        "    prometheus: false\n",
+        "    prometheus: false\n    values:\n      podLabels:\n        owner:\n          secure: v1:AAAA\n",
+    )
+    out = tmp_path / "before"
+    assert main(["--project-dir", str(project), "render", "--stack", "dev", "--out", str(out)]) == 0
+    capsys.readouterr()
+    code, text = diff(project, capsys, "--stack", "dev", "--against-dir", str(out))
+    assert code == 1
+    assert "owner: may have changed (redacted; a render folder keeps no digest of a secret" in text, text
+    # the same secret against a revision is compared by digest: no difference
+    subprocess.run(["git", "-C", str(project), "-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qam", "s"])
+    assert diff(project, capsys, "--stack", "dev", "--against-ref", "HEAD")[0] == 0

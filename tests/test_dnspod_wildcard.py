@@ -148,7 +148,7 @@ def test_staging_is_the_default_outside_production_and_production_needs_a_yes(ru
     [
         ({"domain": "*.example.com"}, "give the domain without '*.'"),
         ({"domain": "localhost"}, "must be a registered domain"),
-        ({"domain": "exa mple.com"}, "is not a valid domain name"),
+        ({"domain": "exa mple.com"}, "not a valid domain name: Codepoint U+0020 at position 4 not allowed"),
         ({"email": "not-an-email"}, "is not a valid e-mail address"),
         ({"privateKey": {"algorithm": "ECDSA", "size": 521}}, "Let's Encrypt accepts RSA 2048, 3072 or 4096"),
         ({"privateKey": {"algorithm": "Ed25519"}}, "Let's Encrypt accepts"),

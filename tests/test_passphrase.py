@@ -99,3 +99,36 @@ def test_without_the_passphrase_a_secret_domain_says_what_to_set(tmp_path):
     assert "canary" not in done.stderr.lower()
     wrong = _cli(project, "check", "--stack", "staging", passphrase="wrong")
     assert wrong.returncode == 2 and "incorrect passphrase" in wrong.stderr and "canary" not in wrong.stderr.lower()
+
+
+@pytest.mark.parametrize("domain", ["Canarylabel_x.example", "canarylabel\u200d.example", "canarylabel-.example"])
+def test_a_secret_domain_idna_refuses_is_refused_without_any_part_of_it(tmp_path, domain):
+    """idna's reason quotes the label it refused; with the domain secret, neither it nor the label may show (issue
+    31: `Codepoint U+005F at position 12 of 'canarylabel_x' not allowed`)."""
+    secrets = {("cluster-tls:dnspod", "domain"): domain, ("cluster-tls:istioGateway", "hosts", "0"): f"www.{domain}"}
+    done = _cli(_project(tmp_path, "staging", secrets), "check", "--stack", "staging", passphrase=PASSPHRASE)
+    assert done.returncode == 2
+    assert "cluster-tls:dnspod.domain: not a valid domain name:" in done.stderr, done.stderr
+    assert "canarylabel" not in (done.stdout + done.stderr).lower()
+
+
+def test_a_plain_credential_beside_a_secure_sibling_is_refused(tmp_path):
+    """Pulumi marks the whole `dnspod` key secret when one field in it is `secure:`; the plain secretId beside the
+    secure secretKey is still plain text in the stack file, in git (issue 31: accepted silently)."""
+    project = _project(tmp_path, "staging", {("cluster-tls:dnspod", "email"): "ops@acme-corp.dev"})
+    stack_file = project / "stacks" / "Pulumi.staging.yaml"
+    document = yaml.safe_load(stack_file.read_text())
+    salt = base64.b64decode(document["encryptionsalt"].split(":")[1])
+    key = hashlib.pbkdf2_hmac("sha256", PASSPHRASE.encode(), salt, 1_000_000, 32)
+    document["config"]["cluster-tls:dnspod"]["credentials"] = {
+        "secretId": "AKIDplain-canary-id",
+        "secretKey": {"secure": _encrypt(key, "canary-secret-key")},
+    }
+    stack_file.write_text(yaml.safe_dump(document))
+    done = _cli(project, "check", "--stack", "staging", passphrase=PASSPHRASE)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        "cluster-tls:dnspod.credentials.secretId: holds a secret but is stored in plain text; store it with "
+        "`pulumi config set --secret --path dnspod.credentials.secretId ...`" in done.stderr
+    )
+    assert "secretKey" not in done.stderr and "canary" not in done.stderr.lower()

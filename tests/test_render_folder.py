@@ -123,3 +123,14 @@ def test_two_renders_of_one_folder_at_once_never_mix(tmp_path):
     assert [w.returncode for w in writers] == [0, 0]
     assert len(set(os.listdir(out)) - {MARKER}) == 30
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_symlinked_out_is_followed_and_kept(tmp_path):
+    """`--out link` where link names a folder: the folder is written, the link stays a link (issue 31)."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    replace_folder({"a.yaml": "a: 1\n"}, tmp_path / "link")
+    replace_folder({"b.yaml": "b: 2\n"}, tmp_path / "link")  # a second render replaces the first
+    assert (tmp_path / "link").is_symlink() and os.readlink(tmp_path / "link") == "real"
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == [".cluster-tls-render", "b.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # nothing left beside them

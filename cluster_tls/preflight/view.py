@@ -145,25 +145,32 @@ class StackView:
         return values.get("clusterResourceNamespace") or release.namespace
 
 
-def _plain(value: Any) -> Any:
-    """The evaluation's values as the rules see them: each Secret marker an unknown leaf, the rest as it is."""
+def _plain(value: Any, reveal: bool = False) -> Any:
+    """The evaluation's values as the rules see them: each Secret marker an unknown leaf, the rest as it is; with
+    `reveal`, a secret's value where it is known (`cluster-tls status` compares them with the cluster, and shows
+    nothing it has not redacted)."""
     from ..mockrun import Secret
+    from ..stackfile import OFFLINE_SECRET_PLACEHOLDER
 
     if isinstance(value, Secret):
-        return Unknown()
+        inner = value.reveal()
+        placeholder = isinstance(inner, str) and inner.startswith(OFFLINE_SECRET_PLACEHOLDER)
+        return _plain(inner, reveal) if reveal and not placeholder else Unknown()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: _plain(v, reveal) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [_plain(v, reveal) for v in value]
     return value
 
 
-def _identity(metadata: Any, namespace: str | None, name: str) -> tuple[str | None, str]:
+def _identity(metadata: Any, namespace: str | None, name: str, reveal: bool = False) -> tuple[str | None, str]:
     """An object's namespace and name as the rules see them: unknown where they are secret (the render names the
     file after the Pulumi resource instead, cluster_tls.manifests)."""
-    metadata = _plain(metadata or {})
+    metadata = _plain(metadata or {}, reveal)
     if not is_known(metadata):
         return Unknown(), Unknown()
+    if reveal:
+        return metadata.get("namespace", namespace), metadata.get("name", name)
     secret_namespace, secret_name = metadata.get("namespace"), metadata.get("name")
     return (
         namespace if is_known(secret_namespace) else secret_namespace,
@@ -171,21 +178,22 @@ def _identity(metadata: Any, namespace: str | None, name: str) -> tuple[str | No
     )
 
 
-def from_evaluation(evaluation, *, production: bool | None = None, stack: str = "") -> StackView:
-    """The view of an offline evaluation (cluster_tls.mockrun.Evaluation)."""
+def from_evaluation(evaluation, *, production: bool | None = None, stack: str = "", reveal: bool = False) -> StackView:
+    """The view of an offline evaluation (cluster_tls.mockrun.Evaluation); with `reveal`, secrets as their values
+    where known (never for the rules: their findings are shown as they are)."""
     from ..manifests import component_outputs, helm_releases, kubernetes_objects
 
     view = StackView(production=production, stack=stack)
     for obj in kubernetes_objects(evaluation):
         kind = obj.kind.removesuffix("Patch") if obj.kind.endswith("Patch") else obj.kind
-        namespace, name = _identity(obj.source.inputs.get("metadata"), obj.namespace, obj.name)
+        namespace, name = _identity(obj.source.inputs.get("metadata"), obj.namespace, obj.name, reveal)
         view.objects.append(
             Obj(
                 obj.api_version,
                 kind,
                 namespace,
                 name,
-                _plain(obj.body),
+                _plain(obj.body, reveal),
                 obj.source.name,
                 obj.source.urn,
                 "patch" if obj.kind.endswith("Patch") else "program",
@@ -194,13 +202,13 @@ def from_evaluation(evaluation, *, production: bool | None = None, stack: str = 
     for release in helm_releases(evaluation):
         view.releases.append(
             Release(
-                _plain(release.chart),
+                _plain(release.chart, reveal),
                 release.name,
                 release.namespace,
-                _plain(release.values),
+                _plain(release.values, reveal),
                 release.source.name,
                 release.source.urn,
-                _plain(release.version) if release.version else None,
+                _plain(release.version, reveal) if release.version else None,
             )
         )
     for reg in evaluation.registrations:
@@ -208,7 +216,7 @@ def from_evaluation(evaluation, *, production: bool | None = None, stack: str = 
         view.plain_inputs[reg.name] = _strip_secrets(reg.inputs)
     # A component's dependencies are its children's too (the SDK hands `depends_on` down).
     for component, outputs in component_outputs(evaluation).items():
-        add_component_outputs(view, component, _plain(outputs))
+        add_component_outputs(view, component, _plain(outputs, reveal))
     return view
 
 

@@ -308,8 +308,8 @@ class Cluster:
     def _serviceaccount(self, namespace: str) -> bool:
         return self.kube.get("v1", "ServiceAccount", "default", namespace) is not None
 
-    def _write_kubeconfig(self) -> None:
-        config = {
+    def _kubeconfig(self, user: str, token: str) -> dict:
+        return {
             "apiVersion": "v1",
             "kind": "Config",
             "current-context": "e2e",
@@ -322,11 +322,24 @@ class Cluster:
                     },
                 }
             ],
-            "users": [{"name": "admin", "user": {"token": self.token}}],
-            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": user}}],
         }
-        self.kubeconfig.write_text(yaml.safe_dump(config))
+
+    def _write_kubeconfig(self) -> None:
+        self.kubeconfig.write_text(yaml.safe_dump(self._kubeconfig("admin", self.token)))
         self.kubeconfig.chmod(0o600)
+
+    def service_account_kubeconfig(self, namespace: str, name: str, path: Path, seconds: int = 7200) -> Path:
+        """A kubeconfig at `path` that acts as ServiceAccount `namespace/name` (a requested token)."""
+        token = self.kube.request(
+            "POST",
+            f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+            {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": seconds}},
+        )["status"]["token"]
+        path.write_text(yaml.safe_dump(self._kubeconfig(name, token)))
+        path.chmod(0o600)
+        return path
 
     def install_crds(self, files: list[Path]) -> None:
         names = []

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.acme import DnspodStandIn, Pebble
+from tests.e2e.acme import REFUSED_DOMAIN, DnspodStandIn, Pebble
 from tests.e2e.charts import ISTIO_GATEWAY_VERSION, ChartRepository
 from tests.e2e.cluster import Cluster
 from tests.e2e.engine import REPO, Engine
@@ -79,7 +79,7 @@ class Platform:
             self.dnspod = DnspodStandIn(
                 self.cluster, values, DNSPOD_RELEASE, self.zones, self.secret_id, self.secret_key
             ).start()
-            self.pebble = Pebble(self.cluster, self.dnspod.dns).start()
+            self.pebble = Pebble(self.cluster, self.dnspod.dns, (REFUSED_DOMAIN,)).start()
         except BaseException:
             self.stop()
             raise

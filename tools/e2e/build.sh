@@ -25,7 +25,9 @@ KWOK_VERSION=v0.8.0
 PEBBLE_VERSION=v2.10.3
 
 stamp_of() {  # a digest of everything that decides the part's binaries
-  (cd "$here/$1" && cat go.mod go.sum *.go *.txt 2>/dev/null; cat "$here/build.sh"; go version) | sha256sum | cut -c1-16
+  # every Go file of the part, in its subfolders too (the DNSPod stand-in is cert-manager/dnspod/main.go)
+  (cd "$here/$1" && cat go.mod go.sum *.txt 2>/dev/null; find . -name '*.go' | LC_ALL=C sort | xargs -r cat; \
+    cat "$here/build.sh"; go version) | sha256sum | cut -c1-16
 }
 
 module_dir() { (cd "$here/$1" && go list -m -f '{{.Dir}}' "$2"); }

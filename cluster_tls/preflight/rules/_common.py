@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -104,27 +105,48 @@ def _secret_producers(view: StackView, namespace: str | None, secret: str) -> li
     ]
 
 
-def _consumers(view: StackView) -> Iterator[tuple[Obj, str | None, str]]:
-    """(consumer, namespace, Secret name) for every object that reads a certificate Secret."""
+@dataclass(frozen=True)
+class SecretRead:
+    """An object that reads a certificate Secret: where it reads it and the hosts it serves with it."""
+
+    consumer: Obj
+    namespace: str | None
+    secret: str
+    hosts: tuple[str, ...] = ()
+
+
+def secret_reads(view: StackView) -> Iterator[SecretRead]:
+    """Every object that reads a certificate Secret (Istio credentialName, Ingress tls, Gateway API certificateRefs,
+    Whizard httpServerTLSConfig), with the hosts each serves from it."""
     for gateway in view.of("Gateway", "networking.istio.io"):
         for server in gateway.spec.get("servers", []):
             name = (server.get("tls") or {}).get("credentialName")
             if name:
-                yield gateway, _istio_workload_namespace(view, gateway), name
+                hosts = tuple(h.split("/", 1)[-1] for h in server.get("hosts", []) if is_known(h))
+                yield SecretRead(gateway, _istio_workload_namespace(view, gateway), name, hosts)
     for ingress in view.of("Ingress"):
         for tls in ingress.spec.get("tls", []):
             if tls.get("secretName"):
-                yield ingress, ingress.namespace, tls["secretName"]
+                hosts = tuple(h for h in tls.get("hosts", []) if is_known(h))
+                yield SecretRead(ingress, ingress.namespace, tls["secretName"], hosts)
     for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
         for listener in gateway.spec.get("listeners", []):
+            hostname = listener.get("hostname")
+            hosts = (hostname,) if hostname and is_known(hostname) else ()
             for ref in (listener.get("tls") or {}).get("certificateRefs", []):
-                yield gateway, ref.get("namespace", gateway.namespace), ref.get("name")
+                yield SecretRead(gateway, ref.get("namespace", gateway.namespace), ref.get("name"), hosts)
     for obj in view.objects:
         if obj.group == "monitoring.whizard.io":
             spec = obj.spec.get("webConfig", obj.spec)
             tls = spec.get("httpServerTLSConfig") or {}
             if (tls.get("certSecret") or {}).get("name"):
-                yield obj, obj.namespace, tls["certSecret"]["name"]
+                yield SecretRead(obj, obj.namespace, tls["certSecret"]["name"])
+
+
+def _consumers(view: StackView) -> Iterator[tuple[Obj, str | None, str]]:
+    """(consumer, namespace, Secret name) for every object that reads a certificate Secret."""
+    for read in secret_reads(view):
+        yield read.consumer, read.namespace, read.secret
 
 
 def _acme(issuer: Obj | None) -> dict | None:

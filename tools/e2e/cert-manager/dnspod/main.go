@@ -23,6 +23,9 @@
 //	DNSPOD_STANDIN_ZONES       comma-separated domains of the DNSPod account
 //	DNSPOD_STANDIN_SECRET_ID   the account's SecretId
 //	DNSPOD_STANDIN_SECRET_KEY  the account's SecretKey
+//	DNSPOD_STANDIN_UNSERVED    optional, comma-separated names: TXT records under them are created in the account
+//	                           but never answered, as when DNSPod's zone is not the one the resolvers see
+//	                           (split-horizon DNS, a delegation elsewhere: seed 002's failure)
 package main
 
 import (
@@ -64,6 +67,7 @@ type record struct {
 type solver struct {
 	client    kubernetes.Interface
 	zones     []string
+	unserved  []string // lower-case FQDNs whose TXT records (and those under them) are never answered
 	secretID  string
 	secretKey string
 
@@ -220,6 +224,8 @@ func (s *solver) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 				Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 60},
 				Ns:  "ns1.dnspod-standin.invalid.",
 			})
+		case q.Qtype == dns.TypeTXT && s.isUnserved(name):
+			// created in the account, not visible to this resolver: NOERROR with no data below
 		case q.Qtype == dns.TypeTXT:
 			s.mu.Lock()
 			records := append([]record(nil), s.records[name]...)
@@ -246,6 +252,15 @@ func (s *solver) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	_ = w.WriteMsg(m)
 }
 
+func (s *solver) isUnserved(name string) bool {
+	for _, u := range s.unserved {
+		if name == u || strings.HasSuffix(name, "."+u) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *solver) zoneOf(name string) string {
 	best := ""
 	for _, z := range s.zones {
@@ -270,6 +285,11 @@ func main() {
 		secretID:  os.Getenv("DNSPOD_STANDIN_SECRET_ID"),
 		secretKey: os.Getenv("DNSPOD_STANDIN_SECRET_KEY"),
 		records:   map[string][]record{},
+	}
+	for _, name := range strings.Split(strings.ToLower(os.Getenv("DNSPOD_STANDIN_UNSERVED")), ",") {
+		if name != "" {
+			s.unserved = append(s.unserved, strings.TrimSuffix(name, ".")+".")
+		}
 	}
 	if address == "" || zones[0] == "" || s.secretID == "" || s.secretKey == "" {
 		fmt.Fprintln(os.Stderr, "DNSPOD_STANDIN_DNS, DNSPOD_STANDIN_ZONES, DNSPOD_STANDIN_SECRET_ID and DNSPOD_STANDIN_SECRET_KEY must be set")

@@ -1,0 +1,336 @@
+"""The stack's intended objects (the offline evaluation) against the live cluster, component by component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..preflight.rules._common import SecretRead, _secret_producers, secret_reads
+from ..preflight.view import Obj, StackView, is_known
+from .certificates import CM, certificate_verdict, conditions, issuer_of, issuer_verdict
+from .drift import drifted_fields
+from .live import Live
+from .secrets import held, issued_by
+
+STACK = "stack"
+WAIT_FOR = "pulumi.com/waitFor"
+
+
+@dataclass(frozen=True)
+class Line:
+    subject: str
+    state: str  # ok | failing | waiting | unknown
+    text: str
+    fix: str = ""
+
+
+@dataclass
+class Component:
+    kind: str
+    name: str
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.kind} {self.name}" if self.kind != STACK else "objects outside components"
+
+    @property
+    def working(self) -> bool:
+        return all(line.state == "ok" for line in self.lines)
+
+
+def _where(namespace: str | None, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _subject(obj: Obj) -> str:
+    return f"{obj.kind} {_where(obj.namespace, obj.name)}"
+
+
+def _outermost(by_urn: dict[str, Any], urn: str) -> tuple[str, str]:
+    """The outermost cluster-tls component (type, name) a resource is a child of; (STACK, "") if none."""
+    owner = (STACK, "")
+    current = by_urn.get(urn)
+    while current is not None and current.parent in by_urn:
+        current = by_urn[current.parent]
+        if current.type.startswith("cluster-tls:"):
+            owner = (current.type.rsplit(":", 1)[-1], current.name)
+    return owner
+
+
+def owners(evaluation: Any, view: StackView) -> dict[str, tuple[str, str]]:
+    """Each object's and release's component, by URN; chart Certificates by their subject."""
+    by_urn = {r.urn: r for r in evaluation.registrations}
+    found = {urn: _outermost(by_urn, urn) for urn in [*(o.urn for o in view.objects), *(r.urn for r in view.releases)]}
+    for component, outputs in view.outputs.items():
+        kind = next((r.type.rsplit(":", 1)[-1] for r in evaluation.registrations if r.name == component), STACK)
+        for made in (outputs if isinstance(outputs, dict) else {}).get("chart_certificates") or []:
+            meta = made.get("metadata", {})
+            found[f"Certificate {_where(meta.get('namespace'), meta.get('name'))}"] = (kind, component)
+    return found
+
+
+def namespaces_of(view: StackView) -> set[str]:
+    found = {o.namespace for o in view.objects if is_known(o.namespace) and o.namespace}
+    found |= {r.namespace for r in view.releases}
+    found |= {r.namespace for r in secret_reads(view) if is_known(r.namespace) and r.namespace}
+    found.add(view.cluster_resource_namespace())
+    return {n for n in found if isinstance(n, str)}
+
+
+def read_cluster(live: Live, view: StackView) -> None:
+    """One list per kind the stack declares or cert-manager's chain uses; Secrets and Events only where it reads."""
+    namespaces = namespaces_of(view)
+    for obj in view.objects:
+        if is_known(obj.name):
+            live.read(obj.api_version, obj.kind, namespaces)
+    for kind in ("Certificate", "CertificateRequest", "Issuer", "ClusterIssuer"):
+        live.read(f"{CM}/v1", kind, namespaces)
+    if view.of("Certificate", CM):
+        for kind in ("Order", "Challenge"):
+            live.read("acme.cert-manager.io/v1", kind, namespaces)
+    live.read("v1", "Secret", namespaces, everywhere=False)
+    live.read("v1", "Event", namespaces, everywhere=False)
+
+
+def _warnings(live: Live) -> dict[str, str]:
+    """The newest Warning event's message of each object, by UID."""
+    newest: dict[str, tuple[str, str]] = {}
+    for event in live.of("", "Event"):
+        if event.get("type") != "Warning":
+            continue
+        uid = (event.get("involvedObject") or {}).get("uid", "")
+        stamp = event.get("lastTimestamp") or event.get("eventTime") or ""
+        if uid and stamp >= newest.get(uid, ("", ""))[0]:
+            newest[uid] = (stamp, f"{event.get('reason', '')}: {event.get('message', '')}")
+    return {uid: message for uid, (_, message) in newest.items()}
+
+
+def _missing_line(live: Live, obj: Obj) -> Line:
+    gap = live.could_not_read(obj.group, obj.kind, obj.namespace)
+    if gap is not None and not gap.served:
+        return Line(
+            _subject(obj),
+            "failing",
+            f"missing: the cluster does not serve {obj.kind} ({obj.api_version}), its CRD is not installed",
+            "install what defines it first (for cert-manager.io: cert-manager's chart with crds.enabled)",
+        )
+    if gap is not None:
+        return Line(_subject(obj), "unknown", gap.describe(), "grant list on it, or run with a context that may")
+    if obj.source == "chart":
+        return Line(
+            _subject(obj),
+            "failing",
+            "missing: the chart release that creates it is not installed with these values",
+            "install or upgrade the chart with the values the stack outputs",
+        )
+    if obj.source == "patch":
+        return Line(
+            _subject(obj),
+            "failing",
+            "missing: the stack patches it but it does not exist",
+            "install what creates it first",
+        )
+    return Line(_subject(obj), "failing", "missing", "`pulumi up` creates it")
+
+
+def _object_lines(live: Live, view: StackView, obj: Obj, crn: str, events: dict[str, str], now: datetime) -> list[Line]:
+    found = live.find(obj.group, obj.kind, obj.name, obj.namespace)
+    if found is None:
+        return [_missing_line(live, obj)]
+    lines = []
+    drift = drifted_fields(obj, found) if obj.source != "chart" else []
+    if drift:
+        lines.append(
+            Line(
+                _subject(obj),
+                "failing",
+                f"differs from the stack in {', '.join(drift)}",
+                "`pulumi up` sets them back (`pulumi refresh` first shows the change)",
+            )
+        )
+    if obj.kind == "Certificate" and obj.group == CM:
+        verdict = certificate_verdict(live, found, crn, events, now)
+        state = "ok" if verdict.working else "waiting" if verdict.waiting else "failing"
+        text = verdict.text
+        waits = (obj.metadata.get("annotations") or {}).get(WAIT_FOR) if is_known(obj.metadata) else None
+        if not verdict.working and waits:
+            text += f"; a `pulumi up` now running waits for it ({WAIT_FOR}: {waits})"
+        lines.append(Line(_subject(obj), state, text, verdict.fix))
+        lines += _chain_lines(live, obj, found, crn)
+    elif obj.kind in ("Issuer", "ClusterIssuer") and obj.group == CM:
+        verdict = issuer_verdict(live, found, crn)
+        lines.append(Line(_subject(obj), "ok" if verdict.working else "failing", verdict.text, verdict.fix))
+    elif not lines:
+        lines.append(Line(_subject(obj), "ok", "present, as the stack sets it"))
+    return lines
+
+
+def _chain_lines(live: Live, obj: Obj, certificate: dict[str, Any], crn: str) -> list[Line]:
+    """A CA-issued Certificate's Secret is signed by the key its issuer holds now (after the CA was re-issued, the
+    leaves keep the old one until they renew) and carries that CA as ca.crt, the CA its peers trust."""
+    if conditions(certificate).get("Ready", {}).get("status") != "True":
+        return []
+    kind, name, issuer = issuer_of(live, certificate)
+    ca_secret = ((issuer or {}).get("spec") or {}).get("ca", {}).get("secretName")
+    secret_name = certificate["spec"].get("secretName")
+    if issuer is None or not ca_secret or not secret_name:
+        return []
+    ca_namespace = (issuer.get("metadata") or {}).get("namespace") or crn
+    leaf_secret = live.find("", "Secret", secret_name, obj.namespace)
+    ca = live.find("", "Secret", ca_secret, ca_namespace)
+    if leaf_secret is None or ca is None:
+        return []
+    leaf, signer = held(leaf_secret), held(ca)
+    if leaf.leaf is None or signer.leaf is None:
+        return []
+    if not issued_by(leaf.leaf, signer.leaf):
+        return [
+            Line(
+                f"Secret {_where(obj.namespace, secret_name)}",
+                "failing",
+                f"signed by a CA key {kind} {name} no longer holds (its Secret {ca_namespace}/{ca_secret} was "
+                f"re-issued); peers that trust the new CA refuse it",
+                f"renew it: `cmctl renew -n {obj.namespace} {obj.name}`, or delete the Secret (cert-manager "
+                "re-issues it)",
+            )
+        ]
+    return []
+
+
+def _why_absent(live: Live, view: StackView, read: SecretRead, producers: list[Obj]) -> str:
+    """The fix for a Secret a consumer reads that is not where it reads it."""
+    here = [c for c in producers if c.namespace == read.namespace]
+    if here:
+        return f"{_subject(here[0])} writes it: see why it is not issued"
+    if producers:  # a replicator is to copy it here
+        source = producers[0]
+        made = live.find("", "Secret", read.secret, source.namespace) is not None
+        return f"{_subject(source)} writes it in {source.namespace} for a replicator to copy here: " + (
+            "no copy was made; check the replicator is installed and running" if made else "it is not issued yet"
+        )
+    writers = [c for c in view.of("Certificate", CM) if c.spec.get("secretName") == read.secret]
+    if writers:
+        return (
+            f"{_subject(writers[0])} writes it in {writers[0].namespace}: issue it in {read.namespace}, "
+            "or replicate it there"
+        )
+    return "create a Certificate with this secretName in that namespace"
+
+
+def _consumer_lines(live: Live, view: StackView) -> dict[str, list[Line]]:
+    """Per consumer URN (or subject): the Secret it reads exists where it reads it, covers its hosts, is fresh."""
+    found: dict[str, list[Line]] = {}
+    for read in secret_reads(view):
+        if not (is_known(read.namespace) and is_known(read.secret) and read.secret):
+            continue
+        key, subject = read.consumer.urn or _subject(read.consumer), _subject(read.consumer)
+        lines = found.setdefault(key, [])
+        where = _where(read.namespace, read.secret)
+        secret = live.find("", "Secret", read.secret, read.namespace)
+        producers = _secret_producers(view, read.namespace, read.secret)
+        if secret is None:
+            gap = live.could_not_read("", "Secret", read.namespace)
+            if gap is not None:
+                lines.append(Line(subject, "unknown", gap.describe()))
+                continue
+            fix = _why_absent(live, view, read, producers)
+            lines.append(Line(subject, "failing", f"reads Secret {where}, which does not exist", fix))
+            continue
+        content = held(secret)
+        if content.problem:
+            lines.append(Line(subject, "failing", f"reads Secret {where}: {content.problem}", "re-issue it"))
+            continue
+        uncovered = [h for h in read.hosts if not content.covers(h)]
+        if uncovered:
+            lines.append(
+                Line(
+                    subject,
+                    "failing",
+                    f"Secret {where} does not cover {', '.join(uncovered)} "
+                    f"(it holds {', '.join(content.names()) or 'no DNS names'})",
+                    "add the hosts to the Certificate's dnsNames",
+                )
+            )
+        for producer in producers:
+            if producer.namespace == read.namespace:
+                continue
+            source = live.find("", "Secret", read.secret, producer.namespace)
+            if source is not None and held(source).serial != content.serial:
+                lines.append(
+                    Line(
+                        subject,
+                        "failing",
+                        f"reads a stale copy: Secret {where} holds serial {content.serial}, the source "
+                        f"{_where(producer.namespace, read.secret)} holds {held(source).serial}",
+                        "the replicator has not copied the current certificate: check it runs and its annotations",
+                    )
+                )
+        if not lines:
+            expires = content.leaf.not_valid_after_utc if content.leaf is not None else None
+            lines.append(
+                Line(
+                    subject,
+                    "ok",
+                    f"reads Secret {where}: present, covers its hosts, current"
+                    + (f", valid until {expires:%Y-%m-%d}" if expires else ""),
+                )
+            )
+    return found
+
+
+def _release_lines(live: Live, view: StackView) -> dict[str, Line]:
+    """Each Helm release's state from Helm's own record (Secrets `sh.helm.release.v1.<name>.v<n>`, labels)."""
+    found = {}
+    for release in view.releases:
+        records = [
+            s
+            for s in live.of("", "Secret")
+            if (s["metadata"].get("labels") or {}).get("owner") == "helm"
+            and s["metadata"]["labels"].get("name") == release.name
+            and s["metadata"].get("namespace") == release.namespace
+        ]
+        subject = f"Helm release {release.namespace}/{release.name}"
+        newest = max(records, key=lambda s: int(s["metadata"]["labels"].get("version", "0")), default=None)
+        if newest is None:
+            gap = live.could_not_read("", "Secret", release.namespace)
+            found[release.urn or subject] = (
+                Line(subject, "unknown", gap.describe())
+                if gap
+                else Line(subject, "failing", "not installed", "`pulumi up` installs it")
+            )
+            continue
+        labels = newest["metadata"]["labels"]
+        state = labels.get("status", "unknown")
+        line = Line(
+            subject,
+            "ok" if state == "deployed" else "waiting" if state.startswith("pending") else "failing",
+            f"{state} (revision {labels.get('version')})",
+            "" if state == "deployed" else "see `helm status`: a hook or --wait did not finish",
+        )
+        found[release.urn or subject] = line
+    return found
+
+
+def collect(evaluation: Any, view: StackView, live: Live, now: datetime) -> list[Component]:
+    read_cluster(live, view)
+    events = _warnings(live)
+    crn = view.cluster_resource_namespace()
+    owner_of = owners(evaluation, view)
+    components: dict[tuple[str, str], Component] = {}
+
+    def add(key: str, lines: list[Line]) -> None:
+        owner = owner_of.get(key, (STACK, ""))
+        components.setdefault(owner, Component(*owner)).lines.extend(lines)
+
+    for key, line in _release_lines(live, view).items():
+        add(key, [line])
+    for obj in view.objects:
+        if not (is_known(obj.name) and is_known(obj.namespace)):
+            add(obj.urn, [Line(_subject(obj), "unknown", "its name is secret in the stack: not looked up")])
+            continue
+        add(obj.urn or _subject(obj), _object_lines(live, view, obj, crn, events, now))
+    for key, lines in _consumer_lines(live, view).items():
+        add(key, lines)
+    return sorted(components.values(), key=lambda c: (c.kind == STACK, c.kind, c.name))
