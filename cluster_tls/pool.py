@@ -11,11 +11,14 @@ Standard library only: a revision's own code is evaluated by loading this file b
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -77,6 +80,32 @@ class Progress:
 _JOB: tuple[Sequence[str], Callable[[str], Any], Callable[[BaseException], str]] | None = None
 
 
+def _default_signals() -> None:
+    """In a worker: SIGTERM and SIGINT as a plain process has them (the parent's handler below is not the child's)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the parent, which stops the workers
+
+
+@contextlib.contextmanager
+def _workers_end_with_us(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """On SIGTERM (or Ctrl-C), end the workers before this process ends (issue 28: SIGTERM left them running)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _run(index: int) -> Outcome:
     assert _JOB is not None
     items, job, describe = _JOB
@@ -110,7 +139,8 @@ def run_all(
             # Children then do not copy the parent's objects just to scan them (docs.python.org/3/library/gc.html).
             gc.freeze()
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(min(workers, len(rest)), mp_context=context) as pool:
+            pool = ProcessPoolExecutor(min(workers, len(rest)), mp_context=context, initializer=_default_signals)
+            with pool, _workers_end_with_us(pool):
                 for index, future in [(index, pool.submit(_run, index)) for index in rest]:
                     try:
                         outcomes.append(future.result())

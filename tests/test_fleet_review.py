@@ -290,3 +290,44 @@ def test_a_stack_file_changed_by_its_link_or_mode_is_reviewed(platform, change):
         prod.write_bytes(staging.name.encode())  # the link's blob, as a file: same blob, another mode
     assert "prod" not in unchanged(platform)
     assert {"dev", "staging"} <= unchanged(platform)
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.parametrize("signal_number", [15, 2])
+def test_sigterm_or_ctrl_c_ends_the_workers_too(tmp_path, signal_number):
+    """issue 28: SIGTERM to `cluster-tls diff --all-stacks` left its workers evaluating. The workers end with it."""
+    import sys
+    import time
+
+    script = (  # the first item runs in this process, the others in workers, where they take a minute
+        "import os, time\nfrom cluster_tls import pool\nparent = os.getpid()\n"
+        "pool.run_all(['a', 'b', 'c', 'd'], lambda item: os.getpid() != parent and time.sleep(60), str)\n"
+    )
+    env = {**os.environ, pool.WORKERS_VARIABLE: "2"}
+    process = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_children(process.pid)) < 2:
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.2)
+        workers = _children(process.pid)
+        process.send_signal(signal_number)
+        assert process.wait(timeout=20) == 128 + signal_number
+        time.sleep(1)
+        alive = [pid for pid in workers if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)]
+        assert alive == [], alive
+    finally:
+        process.kill()
+
+
+def _state(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
