@@ -90,6 +90,10 @@ def read_cluster(live: Live, view: StackView) -> None:
     if view.of("Certificate", CM):
         for kind in ("Order", "Challenge"):
             live.read("acme.cert-manager.io/v1", kind, namespaces)
+    if view.release("cert-manager") is not None:
+        live.read("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", ())
+    if any("dns01" in str(i.spec) for i in [*view.of("ClusterIssuer", CM), *view.of("Issuer", CM)]):
+        live.read("apiregistration.k8s.io/v1", "APIService", ())
     live.read("v1", "Secret", namespaces, everywhere=False)
     live.read("v1", "Event", namespaces, everywhere=False)
 
@@ -313,6 +317,91 @@ def _release_lines(live: Live, view: StackView) -> dict[str, Line]:
     return found
 
 
+def _webhook_name(release: Any) -> str:
+    """The chart's ValidatingWebhookConfiguration name (cert-manager v1.21.1 deploy/charts/cert-manager/templates/
+    _helpers.tpl: cert-manager.fullname L13-L24, webhook.fullname L55-L58)."""
+    values = release.values if isinstance(release.values, dict) else {}
+    if values.get("fullnameOverride"):
+        full = str(values["fullnameOverride"])[:63].rstrip("-")
+    else:
+        chart = str(values.get("nameOverride") or "cert-manager")
+        full = (release.name if chart in release.name else f"{release.name}-{chart}")[:63].rstrip("-")
+    return f"{full[:55].rstrip('-')}-webhook"[:63].rstrip("-")
+
+
+def _admission_lines(live: Live, view: StackView) -> dict[str, list[Line]]:
+    """What no Certificate's status shows (shared/notes/real-engine-2.md 1.2, modes 1 and 4): cert-manager's webhook
+    registered with its CA bundle injected (every write of a cert-manager object goes through it), and each DNS-01
+    webhook solver's APIService Available (cert-manager presents challenges through it)."""
+    found: dict[str, list[Line]] = {}
+    release = view.release("cert-manager")
+    if release is not None:
+        name = _webhook_name(release)
+        subject = f"ValidatingWebhookConfiguration {name}"
+        config = live.find("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", name, None)
+        gap = live.could_not_read("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", None)
+        if gap is not None:
+            line = Line(subject, "unknown", gap.describe())
+        elif config is None:
+            line = Line(
+                subject,
+                "failing",
+                "missing: cert-manager's webhook is not registered",
+                "install or upgrade the cert-manager release",
+            )
+        else:
+            empty = [
+                w.get("name", "?")
+                for w in config.get("webhooks") or []
+                if not (w.get("clientConfig") or {}).get("caBundle")
+            ]
+            line = (
+                Line(
+                    subject,
+                    "failing",
+                    f"no caBundle injected into {', '.join(empty)}: the API server cannot verify "
+                    "the webhook, and every write of a cert-manager object fails",
+                    "check cert-manager's cainjector runs (it injects the CA from the webhook's -ca Secret)",
+                )
+                if empty
+                else Line(subject, "ok", "registered, its CA bundle injected")
+            )
+        found.setdefault(release.urn or subject, []).append(line)
+    for issuer in [*view.of("ClusterIssuer", CM), *view.of("Issuer", CM)]:
+        acme = issuer.spec.get("acme") if is_known(issuer.spec) else None
+        groups = {
+            ((solver.get("dns01") or {}).get("webhook") or {}).get("groupName")
+            for solver in ((acme or {}).get("solvers") or [])
+            if is_known(solver)
+        }
+        for group in sorted(g for g in groups if isinstance(g, str) and g):
+            subject = f"APIService v1alpha1.{group}"
+            service = live.find("apiregistration.k8s.io", "APIService", f"v1alpha1.{group}", None)
+            gap = live.could_not_read("apiregistration.k8s.io", "APIService", None)
+            available = conditions(service).get("Available") or {}
+            if gap is not None:
+                line = Line(subject, "unknown", gap.describe())
+            elif service is None:
+                line = Line(
+                    subject,
+                    "failing",
+                    f"missing: no DNS-01 webhook serves {group}, which {_subject(issuer)} names",
+                    "install the DNS-01 webhook, or set its groupName to the installed one",
+                )
+            elif available.get("status") != "True":
+                line = Line(
+                    subject,
+                    "failing",
+                    f"not Available ({available.get('reason', '')}: "
+                    f"{available.get('message', '')}): cert-manager cannot present DNS-01 challenges",
+                    "check the webhook's pods and Service, and that the API server can reach them",
+                )
+            else:
+                line = Line(subject, "ok", "Available")
+            found.setdefault(issuer.urn or _subject(issuer), []).append(line)
+    return found
+
+
 def collect(evaluation: Any, view: StackView, live: Live, now: datetime) -> list[Component]:
     read_cluster(live, view)
     events = _warnings(live)
@@ -332,5 +421,7 @@ def collect(evaluation: Any, view: StackView, live: Live, now: datetime) -> list
             continue
         add(obj.urn or _subject(obj), _object_lines(live, view, obj, crn, events, now))
     for key, lines in _consumer_lines(live, view).items():
+        add(key, lines)
+    for key, lines in _admission_lines(live, view).items():
         add(key, lines)
     return sorted(components.values(), key=lambda c: (c.kind == STACK, c.kind, c.name))

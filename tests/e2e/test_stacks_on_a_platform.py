@@ -405,6 +405,19 @@ def test_status_explains_acme_failures_cert_manager_makes(deployed):
         deployed.kube.wait_for("the wildcard Ready again", lambda: _status(deployed)[0] == 0, timeout=300, interval=3)
     except TimeoutError as error:
         raise AssertionError(f"{error}; status said:\n{_status(deployed)[2][-4000:]}") from None
+    # The DNS-01 webhook's APIService gone (the chart uninstalled by hand): no Certificate shows it until a renewal
+    issuer = next(i for i in deployed.kube.list(CM, "ClusterIssuer") if "dns01" in json.dumps(i["spec"]))
+    group = next(s["dns01"]["webhook"]["groupName"] for s in issuer["spec"]["acme"]["solvers"] if "dns01" in s)
+    api = ("apiregistration.k8s.io/v1", "APIService", f"v1alpha1.{group}")
+    saved = deployed.kube.get(*api)
+    deployed.kube.delete(*api)
+    try:
+        line = _not_working(_status(deployed)[1])[f"APIService v1alpha1.{group}"]
+        assert line["text"].startswith(f"missing: no DNS-01 webhook serves {group}"), line
+    finally:
+        meta = {k: v for k, v in saved["metadata"].items() if k in ("name", "labels", "annotations")}
+        deployed.kube.apply({"apiVersion": api[0], "kind": api[1], "metadata": meta, "spec": saved["spec"]})
+    deployed.kube.wait_for("the APIService back", lambda: _status(deployed)[0] == 0, timeout=120, interval=3)
 
 
 def test_no_plain_form_of_a_secret_in_state_names_events_or_output(deployed):

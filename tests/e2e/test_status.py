@@ -306,3 +306,33 @@ def test_a_stale_replica(adopter):
     stale = line_for(document, "Ingress web/catalog")
     assert "reads a stale copy: Secret web/catalog-tls holds serial" in stale["text"], stale
     assert "replicator" in stale["fix"]
+
+
+def test_the_webhook_name_status_looks_for_is_the_one_the_chart_renders(e2e_bin):
+    """The real Helm is the judge of `_webhook_name`, over release names and overrides a user might give."""
+    import random
+
+    import yaml
+
+    from cluster_tls.preflight.view import Release
+    from cluster_tls.status.collect import _webhook_name
+
+    chart = e2e_bin.parent / "charts" / "cert-manager-v1.21.1"
+    rng = random.Random(30)
+    words = ["cert-manager", "cm", "certs", "x", "cert", "manager", "tls-cert-manager-platform"]
+    cases = [
+        ("cert-manager", {}),
+        ("cm", {"fullnameOverride": "zz-"}),
+        ("a" * 53, {}),
+    ]  # Helm refuses longer release names
+    for _ in range(8):
+        name = "-".join(rng.sample(words, rng.randint(1, 3)))[:53]
+        values = rng.choice([{}, {"nameOverride": rng.choice(words)}, {"fullnameOverride": rng.choice(words) * 3}])
+        cases.append((name, values))
+    for name, values in cases:
+        argv = [e2e_bin / "helm", "template", name, chart]
+        for key, value in values.items():
+            argv += ["--set", f"{key}={value}"]
+        rendered = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        (webhook,) = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "ValidatingWebhookConfiguration"]
+        assert _webhook_name(Release("cert-manager", name, "cert-manager", values)) == webhook["metadata"]["name"]
