@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -91,9 +92,9 @@ def read_cluster(live: Live, view: StackView) -> None:
         for kind in ("Order", "Challenge"):
             live.read("acme.cert-manager.io/v1", kind, namespaces)
     if view.release("cert-manager") is not None:
-        live.read("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", ())
-    if any("dns01" in str(i.spec) for i in [*view.of("ClusterIssuer", CM), *view.of("Issuer", CM)]):
-        live.read("apiregistration.k8s.io/v1", "APIService", ())
+        live.read(*_WEBHOOKS.rsplit("/", 1), ())
+    if _solver_groups(view):
+        live.read(*_API_SERVICES.rsplit("/", 1), ())
     live.read("v1", "Secret", namespaces, everywhere=False)
     live.read("v1", "Event", namespaces, everywhere=False)
 
@@ -329,6 +330,72 @@ def _webhook_name(release: Any) -> str:
     return f"{full[:55].rstrip('-')}-webhook"[:63].rstrip("-")
 
 
+def _solver_groups(view: StackView) -> list[tuple[Obj, str]]:
+    """(issuer, groupName) of every DNS-01 webhook solver of the stack's ACME issuers."""
+    found = []
+    for issuer in [*view.of("ClusterIssuer", CM), *view.of("Issuer", CM)]:
+        acme = issuer.spec.get("acme") if is_known(issuer.spec) else None
+        groups = {
+            ((solver.get("dns01") or {}).get("webhook") or {}).get("groupName")
+            for solver in ((acme or {}).get("solvers") or [])
+            if is_known(solver)
+        }
+        found += [(issuer, group) for group in sorted(g for g in groups if isinstance(g, str) and g)]
+    return found
+
+
+def _registration_line(
+    live: Live, kind_path: str, name: str, missing: tuple[str, str], judge: Callable[[dict[str, Any]], Line]
+) -> Line:
+    """The line of a cluster-scoped registration (`kind_path`: group/version/Kind): not known if its kind could not
+    be listed, `missing` (text, fix) if absent, else what `judge` says of it."""
+    api_version, _, kind = kind_path.rpartition("/")
+    group = api_version.rpartition("/")[0]
+    subject = f"{kind} {name}"
+    gap = live.could_not_read(group, kind, None)
+    if gap is not None:
+        return Line(subject, "unknown", gap.describe())
+    found = live.find(group, kind, name, None)
+    return Line(subject, "failing", *missing) if found is None else judge(found)
+
+
+def _injected(subject: str) -> Callable[[dict[str, Any]], Line]:
+    def judge(config: dict[str, Any]) -> Line:
+        webhooks = config.get("webhooks") or []
+        empty = [w.get("name", "?") for w in webhooks if not (w.get("clientConfig") or {}).get("caBundle")]
+        if not empty:
+            return Line(subject, "ok", "registered, its CA bundle injected")
+        return Line(
+            subject,
+            "failing",
+            f"no caBundle injected into {', '.join(empty)}: the API server cannot verify the webhook, and every "
+            "write of a cert-manager object fails",
+            "check cert-manager's cainjector runs (it injects the CA from the webhook's -ca Secret)",
+        )
+
+    return judge
+
+
+def _available(subject: str) -> Callable[[dict[str, Any]], Line]:
+    def judge(service: dict[str, Any]) -> Line:
+        available = conditions(service).get("Available") or {}
+        if available.get("status") == "True":
+            return Line(subject, "ok", "Available")
+        return Line(
+            subject,
+            "failing",
+            f"not Available ({available.get('reason', '')}: {available.get('message', '')}): cert-manager cannot "
+            "present DNS-01 challenges",
+            "check the webhook's pods and Service, and that the API server can reach them",
+        )
+
+    return judge
+
+
+_WEBHOOKS = "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration"
+_API_SERVICES = "apiregistration.k8s.io/v1/APIService"
+
+
 def _admission_lines(live: Live, view: StackView) -> dict[str, list[Line]]:
     """What no Certificate's status shows (shared/notes/real-engine-2.md 1.2, modes 1 and 4): cert-manager's webhook
     registered with its CA bundle injected (every write of a cert-manager object goes through it), and each DNS-01
@@ -337,68 +404,17 @@ def _admission_lines(live: Live, view: StackView) -> dict[str, list[Line]]:
     release = view.release("cert-manager")
     if release is not None:
         name = _webhook_name(release)
-        subject = f"ValidatingWebhookConfiguration {name}"
-        config = live.find("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", name, None)
-        gap = live.could_not_read("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", None)
-        if gap is not None:
-            line = Line(subject, "unknown", gap.describe())
-        elif config is None:
-            line = Line(
-                subject,
-                "failing",
-                "missing: cert-manager's webhook is not registered",
-                "install or upgrade the cert-manager release",
-            )
-        else:
-            empty = [
-                w.get("name", "?")
-                for w in config.get("webhooks") or []
-                if not (w.get("clientConfig") or {}).get("caBundle")
-            ]
-            line = (
-                Line(
-                    subject,
-                    "failing",
-                    f"no caBundle injected into {', '.join(empty)}: the API server cannot verify "
-                    "the webhook, and every write of a cert-manager object fails",
-                    "check cert-manager's cainjector runs (it injects the CA from the webhook's -ca Secret)",
-                )
-                if empty
-                else Line(subject, "ok", "registered, its CA bundle injected")
-            )
-        found.setdefault(release.urn or subject, []).append(line)
-    for issuer in [*view.of("ClusterIssuer", CM), *view.of("Issuer", CM)]:
-        acme = issuer.spec.get("acme") if is_known(issuer.spec) else None
-        groups = {
-            ((solver.get("dns01") or {}).get("webhook") or {}).get("groupName")
-            for solver in ((acme or {}).get("solvers") or [])
-            if is_known(solver)
-        }
-        for group in sorted(g for g in groups if isinstance(g, str) and g):
-            subject = f"APIService v1alpha1.{group}"
-            service = live.find("apiregistration.k8s.io", "APIService", f"v1alpha1.{group}", None)
-            gap = live.could_not_read("apiregistration.k8s.io", "APIService", None)
-            available = conditions(service).get("Available") or {}
-            if gap is not None:
-                line = Line(subject, "unknown", gap.describe())
-            elif service is None:
-                line = Line(
-                    subject,
-                    "failing",
-                    f"missing: no DNS-01 webhook serves {group}, which {_subject(issuer)} names",
-                    "install the DNS-01 webhook, or set its groupName to the installed one",
-                )
-            elif available.get("status") != "True":
-                line = Line(
-                    subject,
-                    "failing",
-                    f"not Available ({available.get('reason', '')}: "
-                    f"{available.get('message', '')}): cert-manager cannot present DNS-01 challenges",
-                    "check the webhook's pods and Service, and that the API server can reach them",
-                )
-            else:
-                line = Line(subject, "ok", "Available")
-            found.setdefault(issuer.urn or _subject(issuer), []).append(line)
+        missing = ("missing: cert-manager's webhook is not registered", "install or upgrade the cert-manager release")
+        line = _registration_line(live, _WEBHOOKS, name, missing, _injected(f"ValidatingWebhookConfiguration {name}"))
+        found.setdefault(release.urn or line.subject, []).append(line)
+    for issuer, group in _solver_groups(view):
+        name = f"v1alpha1.{group}"
+        missing = (
+            f"missing: no DNS-01 webhook serves {group}, which {_subject(issuer)} names",
+            "install the DNS-01 webhook, or set its groupName to the installed one",
+        )
+        line = _registration_line(live, _API_SERVICES, name, missing, _available(f"APIService {name}"))
+        found.setdefault(issuer.urn or _subject(issuer), []).append(line)
     return found
 
 
