@@ -91,6 +91,7 @@ def fleet(root: Path, stacks: int, revision: str | None = None) -> Path:
 
 def cluster_tls(root: Path, *args: str, workers: str | None = None) -> tuple[float, subprocess.CompletedProcess]:
     env = {k: v for k, v in os.environ.items() if k != "CLUSTER_TLS_WORKERS"}
+    env["CLUSTER_TLS_CACHE"] = str(root.parent / f"{root.name}-review-cache")
     if workers:
         env["CLUSTER_TLS_WORKERS"] = workers
     start = time.perf_counter()
@@ -129,13 +130,23 @@ ALONE = ["diff", "--stack", "s0", "--against-ref", "HEAD", "--format", "markdown
 
 def measure_size(stacks: int, rounds: int, scratch: Path, before_max: int) -> dict:
     root = fleet(scratch / f"fleet-{stacks}", stacks)
-    samples: dict[str, list[float]] = {k: [] for k in ("review", "alone", "code_review", "render_all", "check_all")}
+    kinds = ("review", "review_cold", "alone", "code_review", "render_all", "check_all")
+    samples: dict[str, list[float]] = {k: [] for k in kinds}
+    cache = root.parent / f"{root.name}-review-cache"
     markdown = ""
     for _ in range(rounds):  # interleaved, so that a slow moment of the machine is shared out
+        # warm: the records of the base's own review, as CI restores them from the target branch's run
+        shutil.rmtree(cache, ignore_errors=True)
+        cluster_tls(root, *REVIEW)
         change_one_stack(root)
         seconds, result = cluster_tls(root, *REVIEW)
         samples["review"].append(seconds)
         markdown = result.stdout
+        # cold: no record at all, every stack evaluated here, only the changed one at the base
+        shutil.rmtree(cache, ignore_errors=True)
+        seconds, cold = cluster_tls(root, *REVIEW)
+        assert cold.stdout == markdown, "the review with and without records differ"
+        samples["review_cold"].append(seconds)
         samples["alone"].append(cluster_tls(root, *ALONE)[0])
         revert(root)
         change_package_code(root)
@@ -147,6 +158,7 @@ def measure_size(stacks: int, rounds: int, scratch: Path, before_max: int) -> di
         samples["check_all"].append(cluster_tls(root, "check", "--all-stacks")[0])
     figures = {key: median(values) for key, values in samples.items()}
     figures["review_over_alone"] = round(figures["review"] / figures["alone"], 2)
+    figures["review_cold_over_alone"] = round(figures["review_cold"] / figures["alone"], 2)
     figures["code_review_s_per_stack_per_side"] = round(figures["code_review"] / (2 * stacks), 3)
     figures["samples"] = samples
     if stacks <= before_max:
@@ -256,12 +268,14 @@ def main() -> int:
         "per_stack": tools,
     }
     print(
-        f"{'stacks':>6} {'review':>8} {'alone':>7} {'ratio':>6} {'code change':>12} {'s/stack/side':>13} {'render all':>11} {'check all':>10} {'before':>8}"
+        f"{'stacks':>6} {'review':>8} {'cold':>7} {'alone':>7} {'ratio':>6} {'cold':>6} {'code change':>12} "
+        f"{'s/stack/side':>13} {'render all':>11} {'check all':>10} {'before':>8}"
     )
     for n, r in results.items():
         before = f"{r['before_review']:.2f}s" if "before_review" in r else "-"
         print(
-            f"{n:>6} {r['review']:>7.2f}s {r['alone']:>6.2f}s {r['review_over_alone']:>5.2f}x {r['code_review']:>11.2f}s "
+            f"{n:>6} {r['review']:>7.2f}s {r['review_cold']:>6.2f}s {r['alone']:>6.2f}s {r['review_over_alone']:>5.2f}x "
+            f"{r['review_cold_over_alone']:>5.2f}x {r['code_review']:>11.2f}s "
             f"{r['code_review_s_per_stack_per_side']:>12.3f}s {r['render_all']:>10.2f}s {r['check_all']:>9.2f}s {before:>8}"
         )
     print(json.dumps(tools, indent=2))

@@ -13,7 +13,9 @@ import errno
 import functools
 import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +23,13 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from . import __version__
+from . import __version__, reads, review_cache
 from .components import secret_guard
 from .components.model import ArgsError
 from .diffing import DiffInputError, format_json, format_markdown, format_text, structural_diff
 from .manifests import SECRET_SALT, RenderError, render_files
 from .mockrun import Evaluation, folder_program, run_stack
-from .pool import Outcome, WorkersSettingError, run_all
+from .pool import Outcome, WorkerLost, WorkersSettingError, run_all
 from .preflight import Finding, StackView, Waiver, run_rules
 from .preflight import rules as _rules  # noqa: F401 - registers the rules
 from .preflight.engine import RULES
@@ -39,7 +41,16 @@ from .preflight.view import from_evaluation
 from .preview import preview_json, preview_table
 from .render_folder import FolderError, replace_folder
 from .revision import SALT_VARIABLE, RevisionError, RevisionRender, resolve_commit
-from .stackfile import MAX_EXPANDED_CHARS, Project, StackFileError, config_key_lines, stack_entries
+from .stackfile import (
+    MAX_EXPANDED_CHARS,
+    Project,
+    StackFileError,
+    config_key_lines,
+    environment_imports,
+    load_bounded,
+    read_yaml,
+    stack_entries,
+)
 from .unchanged import InputsError, Review
 
 PROJECT_NAME = "cluster-tls"
@@ -219,6 +230,11 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--against-ref", help="a git revision (e.g. origin/main, HEAD~1): the same stack rendered with its own code"
     )
+    diff.add_argument(
+        "--evaluate-all",
+        action="store_true",
+        help="--against-ref: evaluate every stack at both sides, even where every input it read is the same",
+    )
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     status = commands.add_parser(
@@ -245,10 +261,24 @@ def _run(args: argparse.Namespace) -> int:
     program_arg = getattr(args, "program", None)
     if program_arg and project_dir is None and Path(program_arg).is_dir():
         project_dir = Path(program_arg)
-    project = Project.find(project_dir, search_up=project_dir is None)
-    program = load_program(program_arg, project) if program_arg else None
-    code = _command(args, project, program)
+    previous = None
+    if args.command == "diff" and getattr(args, "against_ref", None) is not None:
+        reads.start()  # before the project and program are read: what they read counts too
+        if threading.current_thread() is threading.main_thread():  # scratch folders and the base's process go too
+            previous = signal.signal(signal.SIGTERM, _end_on_sigterm)
+    try:
+        project = Project.find(project_dir, search_up=project_dir is None)
+        program = load_program(program_arg, project) if program_arg else None
+        code = _command(args, project, program)
+    finally:
+        reads.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return max(code, INPUT_ERROR) if getattr(args, "odd_stack_files", False) else code
+
+
+def _end_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _command(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
@@ -333,7 +363,7 @@ def _describe(error: BaseException) -> Failure:
     """A stack's failure, worded as `main` words it for a single stack."""
     if isinstance(error, PreflightFailed):
         return Failure(f"preflight rules failed; nothing was written:\n{error}".rstrip("\n"), FINDINGS)
-    if isinstance(error, StackFileError | EvaluationError | UsageError | RenderError | RevisionError):
+    if isinstance(error, StackFileError | EvaluationError | UsageError | RenderError | RevisionError | WorkerLost):
         return Failure(str(error), INPUT_ERROR)
     return Failure(
         f"{type(error).__name__}: {error} (a bug of ours; set CLUSTER_TLS_DEBUG=1 for details)", INTERNAL_ERROR
@@ -383,7 +413,8 @@ def _render_all(args: argparse.Namespace, project: Project, program: Callable[[]
 
 
 def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any] | None) -> int:
-    stacks = _chosen_stacks(args, project)
+    with reads.paused():  # which stacks are reviewed, not what any of them reads
+        stacks = _chosen_stacks(args, project)
     if (args.against or args.against_dir) and len(stacks) != 1:
         raise UsageError("--against and --against-dir compare one stack: give --stack once")
     # One random salt for both sides: a changed secret is seen as changed, never shown (cluster_tls/diffing.py).
@@ -393,7 +424,7 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
     try:
         if args.against_ref is not None:
             per_stack = _diff_against_ref(args, project, program, stacks, failures)
-            labels = dict.fromkeys(stacks, args.against_ref)
+            labels = dict.fromkeys([*stacks, *failures], args.against_ref)
         else:
             (stack,) = stacks
             after = render_files(evaluate(stack, project, program))
@@ -404,7 +435,7 @@ def _diff(args: argparse.Namespace, project: Project, program: Callable[[], Any]
             per_stack, labels = {stack: structural_diff(before, after)}, {stack: label}
     finally:
         SECRET_SALT.reset(token)
-    if len(stacks) == 1 and failures:
+    if not args.all_stacks and len(stacks) == 1 and failures:
         raise StackFailed(next(iter(failures.values())))
     messages = {stack: failure.message for stack, failure in failures.items()}
     if args.format == "markdown":
@@ -433,41 +464,152 @@ def _diff_against_ref(
     project: Project,
     program: Callable[[], Any] | None,
     stacks: list[str],
-    failures: dict[str, str],
+    failures: dict[str, Failure],
 ) -> dict[str, list[Any]]:
-    """Each stack against its render at the revision: stacks whose inputs are the same at both sides are "no
-    differences" without evaluating (cluster_tls/unchanged.py); the others are evaluated here and, with the
-    revision's own code, in one child process running meanwhile."""
+    """Each stack against its render at the revision, with the revision's own code in one child process that
+    imports it meanwhile. Every stack is evaluated here, recording what it reads (cluster_tls/reads.py); the base
+    side of a stack whose every input is the same at the revision renders the same, and is not evaluated
+    (cluster_tls/unchanged.py)."""
     try:
-        unchanged = Review(project, resolve_commit(project.root, args.against_ref)).unchanged(stacks)
+        with reads.paused():
+            commit = resolve_commit(project.root, args.against_ref)
+            review = Review(project, commit)
     except (RevisionError, InputsError) as error:
         raise UsageError(str(error)) from None
-    todo = [stack for stack in stacks if stack not in unchanged]
-    if unchanged:
-        print(
-            f"cluster-tls: {len(unchanged)} of {len(stacks)} stacks read the same files at {args.against_ref} "
-            "as here: no differences, not evaluated",
-            file=sys.stderr,
+    with reads.paused():
+        removed = _removed_stack_files(review, project, stacks)
+    for stack, path in removed.items():
+        failures[stack] = Failure(
+            f"stack {stack!r}: stack file removed ({path} is at {args.against_ref}, not here); "
+            "whatever it deployed is no longer reviewed",
+            FINDINGS,
         )
+    stacks = [stack for stack in stacks if stack not in removed]
+    for stack in stacks:
+        file = os.path.normpath(os.path.abspath(project.stack_file(stack)))
+        if review.relative(file) is None:
+            failures[stack] = Failure(
+                f"stack {stack!r}: not judged: its stack file {file} is outside the repository, so "
+                f"{args.against_ref} has no version of it (stackConfigDir in Pulumi.yaml)",
+                FINDINGS,
+            )
+    stacks = [stack for stack in stacks if stack not in failures]
+    if review.dependencies:
+        for stack in stacks:
+            failures[stack] = Failure(
+                f"stack {stack!r}: not judged: dependencies changed ({review.dependencies}); install the base's "
+                "and render it with `render --out`, then compare with `diff --against-dir`",
+                FINDINGS,
+            )
+        return {}
+    program_arg = getattr(args, "program", None)
+    program_folder = [Path(program_arg).resolve()] if program_arg else []
+    with reads.paused():
+        cached = (
+            []
+            if args.evaluate_all
+            else [
+                stack
+                for stack in stacks
+                if not _environment_imports(project, stack)
+                and (record := review_cache.load(project.root, program_arg, stack)) is not None
+                and review.same_as_recorded(record, review_cache.part)
+            ]
+        )
+
+    def evaluated(stack: str) -> tuple[dict[str, str], str | None, list[str]]:
+        files = render_files(evaluate(stack, project, program))
+        recorded = reads.snapshot(program_folder, stack_file=project.stack_file(stack))
+        with reads.paused():
+            review_cache.save(project.root, program_arg, stack, review.record(recorded, project.stack_file(stack)))
+            return files, review.why_evaluated(recorded), _environment_imports(project, stack)
+
     options = _base_options(getattr(args, "program", None), project)
     try:
-        with RevisionRender(project.root, args.against_ref, todo, SECRET_SALT.get(), options) as base:
-            current = run_all(todo, lambda stack: render_files(evaluate(stack, project, program)), _describe)
+        with reads.paused():
+            base = RevisionRender(project.root, args.against_ref, SECRET_SALT.get(), options)
+        with base:
+            fresh = [stack for stack in stacks if stack not in cached]
+            current = _values(run_all(fresh, evaluated, _describe), failures)
+            reads.stop()
+            todo = [stack for stack, (_, why, _) in current.items() if why is not None or args.evaluate_all]
+            base.render(todo)
             before = base.results()
     except RevisionError as error:
         raise UsageError(str(error)) from None
-    after = _values(current, failures)
+    if os.environ.get("CLUSTER_TLS_DEBUG"):
+        for stack in todo:
+            why = current[stack][1] or "--evaluate-all"
+            print(f"cluster-tls: stack {stack!r}: evaluated at {args.against_ref}: {why}", file=sys.stderr)
+    same = len(current) - len(todo) + len(cached)
+    if same:
+        either = f" ({len(cached)} not here either: nothing their last evaluation read has changed)" if cached else ""
+        print(
+            f"cluster-tls: {same} of {len(stacks)} stacks read the same inputs at {args.against_ref} as here: "
+            f"no differences, not evaluated at {args.against_ref}{either}",
+            file=sys.stderr,
+        )
     per_stack: dict[str, list[Any]] = {}
     for stack in stacks:
-        if stack in unchanged:
+        if stack in cached:
             per_stack[stack] = []
-        elif stack in after:
+            continue
+        if stack not in current:
+            continue
+        files, why, environments = current[stack]
+        environments = list(dict.fromkeys(environments + _environment_imports_at(review, project, stack)))
+        if environments:
+            failures[stack] = Failure(
+                f"stack {stack!r}: not judged: it imports Pulumi ESC environment(s) {', '.join(environments)}, "
+                "whose config cannot be evaluated offline",
+                FINDINGS,
+            )
+        elif stack not in todo:
+            per_stack[stack] = []
+        else:
             side = before[stack]
             if isinstance(side, RevisionError):
                 failures[stack] = Failure(str(side), INPUT_ERROR)
             else:
-                per_stack[stack] = structural_diff(side or {}, after[stack])
+                per_stack[stack] = structural_diff(side or {}, files)
     return per_stack
+
+
+def _removed_stack_files(review: Review, project: Project, stacks: list[str]) -> dict[str, str]:
+    """Stacks whose file is at the base and not here: asked for by name, or (--all-stacks) every such file."""
+    folder = project.stack_config_dir.resolve()
+    relative = review.relative(str(folder))
+    if relative is None:
+        return {}
+    prefix = f"{relative}/" if relative else ""
+    at_base = {
+        path[len(prefix) + len("Pulumi.") : -len(".yaml")]: path
+        for path in review.base.entries
+        if path.startswith(prefix)
+        and "/" not in path[len(prefix) :]
+        and path[len(prefix) :].startswith("Pulumi.")
+        and path.endswith(".yaml")
+        and path[len(prefix) :] != "Pulumi.yaml"
+    }
+    here = set(project.stacks())
+    asked = stacks if stacks else []
+    candidates = set(at_base) if set(asked) >= here else set(asked)
+    return {stack: at_base[stack] for stack in sorted(candidates) if stack in at_base and stack not in here}
+
+
+def _environment_imports(project: Project, stack: str) -> list[str]:
+    return environment_imports(read_yaml(project.stack_file(stack)))
+
+
+def _environment_imports_at(review: Review, project: Project, stack: str) -> list[str]:
+    relative = review.relative(str(project.stack_file(stack).parent.resolve() / project.stack_file(stack).name))
+    if relative is None or relative not in review.base.entries:
+        return []
+    blob = review.base.entries[relative][1]
+    try:
+        return environment_imports(load_bounded(review.base.blobs([blob])[blob].decode()))
+    except (StackFileError, UnicodeDecodeError):
+        return []
 
 
 _FLAG = TypeAdapter(bool)
@@ -642,6 +784,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _run(args)
         sys.stdout.flush()
         return code
+    except KeyboardInterrupt:
+        print("cluster-tls: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # `cluster-tls diff ... | head`: the reader has gone; end quietly
         # (docs.python.org/3/library/signal.html#note-on-sigpipe).

@@ -32,11 +32,17 @@ RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 SECRET_SALT: contextvars.ContextVar[bytes | None] = contextvars.ContextVar("cluster_tls_secret_salt", default=None)
 
 
+def _canonical(value: Any) -> Any:
+    return value.reveal() if isinstance(value, Secret) else repr(value)
+
+
 def secret_marker(value: Any) -> str:
     salt = SECRET_SALT.get()
     if salt is None:
         return Secret.MARKER
-    canonical = json.dumps(value, sort_keys=True, default=repr)  # the same value, whatever its dict order
+    # The same value, whatever its dict order; secrets nested inside count by their values (issue 28: rotated
+    # DNSPod credentials, secrets inside a secret stringData, were "no differences").
+    canonical = json.dumps(value, sort_keys=True, default=_canonical)
     digest = hmac.new(salt, canonical.encode(), hashlib.sha256).hexdigest()[:16]
     return f"{Secret.MARKER[:-1]}:{digest}]"
 

@@ -63,17 +63,21 @@ def _remove_stale_scratch(parent: Path, name: str) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
-def replace_folder(files: dict[str, str], out: Path) -> None:
-    """Make `out` hold exactly `files` (relative path -> text) and the marker; refuse a folder we did not write. A
-    symbolic link is followed: the folder it names is replaced, and the link stays (issue 31: it was replaced)."""
-    if out.is_symlink():
-        out = out.resolve()
+def _check_ours(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise FolderError(f"--out {out} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise FolderError(
             f"--out {out} is not empty and was not written by `cluster-tls render`; choose an empty or new folder"
         )
+
+
+def replace_folder(files: dict[str, str], out: Path) -> None:
+    """Make `out` hold exactly `files` (relative path -> text) and the marker; refuse a folder we did not write. A
+    symbolic link is followed: the folder it names is replaced, and the link stays (issue 31: it was replaced)."""
+    if out.is_symlink():
+        out = out.resolve()
+    _check_ours(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with _locked(out.parent):
@@ -85,6 +89,7 @@ def replace_folder(files: dict[str, str], out: Path) -> None:
                     target = scratch / relative
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(text)
+                _check_ours(out)  # again, right before: a folder made there meanwhile is not ours (issue 28)
                 if not out.exists():
                     scratch.rename(out)
                 elif _exchange(scratch, out):  # scratch now holds the old render

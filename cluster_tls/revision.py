@@ -1,30 +1,51 @@
 """Render a stack as another git revision would, with that revision's own code.
 
-The revision's tree is exported into a temporary folder (`git archive`, the checkout is left alone) and its own
-`cluster-tls render` runs there in a fresh interpreter: its modules come from that tree (following its
-pyproject's package-dir mapping), the third-party packages from this environment.
+The revision's tree is written from git's objects into a temporary folder (cluster_tls/gittree.py; the checkout is
+left alone) and its own `cluster-tls render` runs there in a fresh interpreter: its modules come from that tree
+(following its pyproject's package-dir mapping; a package installed editable from the repository is imported from
+the tree's copy of it), the third-party packages from this environment.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import tomllib
 from pathlib import Path
+
+from .gittree import GitTreeError, Tree
 
 # The start of a child that runs a tree's own code: the tree first on sys.path, its pyproject's package-dir mapping
 # honoured. The site folder stays on: a package installed with `pip install -e` is found through its .pth finder,
 # which comes after the tree's own folders, so the tree's code wins wherever it has its own (issue 20).
 _PRELUDE = r"""
-import contextlib, importlib.abc, importlib.util, io, json, sys
+import contextlib, ctypes, importlib.abc, importlib.util, io, json, os, signal, sys
 spec = json.loads(sys.argv[1])
 root, mapping = spec["root"], spec["mapping"]
-sys.path[:0] = [root]
+if spec.get("parent"):  # die with the review that started this (prctl PR_SET_PDEATHSIG)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != spec["parent"]:
+        raise SystemExit(1)
+
+
+def _in_tree(path):
+    # A path into the repository (a package installed editable from it, a .pth entry) -> the tree's copy of it.
+    top = spec.get("top")
+    if top and isinstance(path, str) and (path == top or path.startswith(top + "/")):
+        return spec["tree"] + path[len(top):]
+    return path
+
+
+sys.path[:] = [root] + [_in_tree(entry) for entry in sys.path]
+for name, module in list(sys.modules.items()):
+    found = getattr(module, "MAPPING", None)
+    if name.startswith("__editable__") and isinstance(found, dict):  # setuptools' editable finders
+        found.update({key: _in_tree(value) for key, value in found.items()})
 
 
 class Mapped(importlib.abc.MetaPathFinder):
@@ -79,9 +100,11 @@ def render(stack):
             return [code, err.getvalue()]
 
 
+# The stacks to render come once the review knows which need it (it evaluates the working tree meanwhile).
+stacks = json.loads(sys.stdin.readline() or "[]")
 # No progress of its own: the parent shows the review's (two counters on one terminal line would garble it).
 quiet = io.StringIO()
-outcomes = pool.run_all(spec["stacks"], render, lambda e: f"{type(e).__name__}: {e}", progress_stream=quiet)
+outcomes = pool.run_all(stacks, render, lambda e: f"{type(e).__name__}: {e}", progress_stream=quiet)
 json.dump({"stacks": {o.item: o.value if o.error is None else [3, o.error] for o in outcomes}}, sys.stdout)
 """
 )
@@ -117,20 +140,6 @@ def _package_dirs(tree: Path) -> dict[str, str]:
     return {name: folder for name, folder in mapping.items() if name and folder != name.replace(".", "/")}
 
 
-def _extract(tar: tarfile.TarFile, into: Path) -> None:
-    """Unpack git's archive; members are refused if they would land outside `into` (Python < 3.11.4 has no
-    extraction filters)."""
-    if hasattr(tarfile, "data_filter"):
-        tar.extractall(into, filter="data")
-        return
-    root = into.resolve()
-    for member in tar.getmembers():
-        target = (root / member.name).resolve()
-        if root not in (target, *target.parents) or member.issym() and Path(member.linkname).is_absolute():
-            raise RevisionError(f"archive member {member.name!r} would land outside the work folder")
-    tar.extractall(into)  # noqa: S202 - members checked above
-
-
 SALT_VARIABLE = "CLUSTER_TLS_SECRET_SALT"
 
 
@@ -138,55 +147,94 @@ def resolve_commit(repo: Path, ref: str) -> str:
     return _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}").strip()
 
 
+SCRATCH_PREFIX = "cluster-tls-rev-"
+
+
+def _sweep_stale_scratch() -> None:
+    """Remove scratch folders left by reviews that were killed (SIGKILL gives no chance to clean up): each is
+    named after the process that made it, and is removed once that process is gone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.is_symlink() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
 class RevisionRender:
-    """Render stacks at git revision `ref` with that revision's own code, in one child process started at once (so
-    that it runs while this process evaluates the working tree); `results()` waits for it.
+    """Render stacks at git revision `ref` with that revision's own code, in one child process started at once: it
+    imports that code while this process evaluates the working tree, and renders the stacks `render()` names;
+    `results()` waits for it.
 
     With `salt` (the diff's), secrets render as salted digests, so that a changed one shows as changed: the salt goes
     to that one child in its environment, with `--salted-for-diff`. `cli` are the global options for that
     revision's `cluster-tls` (e.g. `--program`), with `{project}` standing for its project folder.
     """
 
-    def __init__(self, repo: Path, ref: str, stacks: list[str], salt: bytes | None = None, cli: list[str] = ()):
-        self.ref, self.stacks = ref, stacks
+    def __init__(self, repo: Path, ref: str, salt: bytes | None = None, cli: list[str] = ()):
+        self.ref = ref
         self.commit = resolve_commit(repo, ref)
+        self.stacks: list[str] = []
         prefix = _git(repo, "rev-parse", "--show-prefix").strip()
-        self._scratch = tempfile.TemporaryDirectory(prefix="cluster-tls-rev-")
+        top = Path(_git(repo, "rev-parse", "--show-toplevel").strip()).resolve()
+        _sweep_stale_scratch()
+        self._scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self._process: subprocess.Popen[str] | None = None
-        if not stacks:
-            return
         try:
             tree = Path(self._scratch.name) / "tree"
-            archive = _git(repo, "archive", "--format=tar", self.commit, binary=True)
-            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-                _extract(tar, tree)
+            try:
+                Tree(top, self.commit).write(tree)
+            except GitTreeError as error:
+                raise RevisionError(str(error)) from None
             self.project = tree / prefix
             spec = {
                 "root": str(self.project),
                 "mapping": _package_dirs(self.project),
                 "pool": str(POOL_SOURCE),
                 "out": str(Path(self._scratch.name) / "render"),
-                "stacks": stacks,
                 "cli": [a.replace("{project}", str(self.project)) for a in ["--project-dir", "{project}", *cli]],
                 "salted": salt is not None,
+                "top": str(top),
+                "tree": str(tree),
+                "parent": os.getpid(),
             }
-            env = {
-                k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", "PYTHONPATH", SALT_VARIABLE))
-            }
+            # PYTHONPATH stays: its entries inside the repository are read from the tree (the prelude's _in_tree).
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_CONFIG", SALT_VARIABLE))}
             if salt is not None:
                 env[SALT_VARIABLE] = salt.hex()
             self._process = subprocess.Popen(
-                [sys.executable, "-c", _BOOTSTRAP, json.dumps(spec)], stdout=subprocess.PIPE, text=True, env=env
+                [sys.executable, "-c", _BOOTSTRAP, json.dumps(spec)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=self.project if self.project.is_dir() else tree,
             )
         except BaseException:
             self._scratch.cleanup()
             raise
 
+    def render(self, stacks: list[str]) -> None:
+        """Render these stacks at the revision (call once)."""
+        self.stacks = list(stacks)
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            self._process.stdin.write(json.dumps(self.stacks) + "\n")
+            self._process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass  # it ended already: results() reports how
+
     def results(self) -> dict[str, dict[str, str] | None | RevisionError]:
         """Per stack: its files; None where the revision has no such stack (new in this change); or the error."""
-        if self._process is None:
+        if self._process is None or not self.stacks:
             return {}
-        stdout, _ = self._process.communicate()
+        assert self._process.stdout is not None
+        stdout = self._process.stdout.read()
+        self._process.wait()
         try:
             report = json.loads(stdout)
         except json.JSONDecodeError:

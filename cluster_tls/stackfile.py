@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from . import reads
 from .passphrase import PassphraseError, configured_passphrase, decrypter
 
 OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-secret"
@@ -245,21 +246,94 @@ def stack_entries(project: Project, stack: str) -> dict[str, Any]:
 def _stack_document(project: Project, stack: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the stack file's document, its `config:` mapping), read strictly."""
     path = project.stack_file(stack)
-    if not path.is_file():
+    with reads.reading_stack_file():
+        found = path.is_file()
+    if not found:
         known = ", ".join(project.stacks()) or "none"
         raise StackFileError(f"stack {stack!r}: no file {path} (stacks: {known})")
     try:
-        document = read_yaml(path)
+        with reads.reading_stack_file():
+            document = read_yaml(path)
     except StackFileError as error:
         raise StackFileError(f"stack {stack!r}: {error}") from None
     if document is None:
-        return {}, {}
+        return {}, _with_project_config(project, stack, {})
     if not isinstance(document, dict):
         raise StackFileError(f"stack {stack!r}: {path} must be a mapping with a 'config:' key")
     entries = document.get("config") or {}
     if not isinstance(entries, dict):
         raise StackFileError(f"stack {stack!r}: 'config' in {path} must be a mapping")
-    return document, entries
+    return document, _with_project_config(project, stack, entries)
+
+
+def environment_imports(document: Any) -> list[str]:
+    """The Pulumi ESC environments a stack file imports (`environment: [a, b]` or `environment: {imports: [...]}`):
+    config the offline evaluation cannot see."""
+    if not isinstance(document, dict) or not document.get("environment"):
+        return []
+    found = document["environment"]
+    if isinstance(found, dict):
+        found = found.get("imports") or []
+    if isinstance(found, str):
+        found = [found]
+    return [str(name) if not isinstance(name, dict) else str(next(iter(name), "")) for name in found or []]
+
+
+_DECLARATION_KEYS = {"type", "description", "items", "default", "value", "secret"}
+_TYPE_CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+def _project_config(project: Project) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """`config:` of Pulumi.yaml (project-level config, Pulumi v3.44+): full key -> (default or None, declaration)."""
+    meta = read_yaml(project.root / "Pulumi.yaml")
+    declared = meta.get("config") if isinstance(meta, dict) else None
+    if declared is None:
+        return {}
+    if not isinstance(declared, dict):
+        raise StackFileError(f"{project.root / 'Pulumi.yaml'}: 'config' must be a mapping")
+    found: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for key, value in declared.items():
+        full_key = str(key) if ":" in str(key) else f"{project.name}:{key}"
+        if isinstance(value, dict) and value and set(value) <= _DECLARATION_KEYS:
+            found[full_key] = (value.get("value", value.get("default")), value)
+        else:
+            found[full_key] = (value, {})
+    return found
+
+
+def _with_project_config(project: Project, stack: str, entries: dict[str, Any]) -> dict[str, Any]:
+    """The stack's entries over Pulumi.yaml's defaults, checked against its declarations as the Pulumi CLI checks
+    them (a declared key with no default must be set; a declared type or secret must hold)."""
+    declared = _project_config(project)
+    if not declared:
+        return entries
+    given = {(key if ":" in key else f"{project.name}:{key}"): key for key in entries}
+    merged = dict(entries)
+    for full_key, (default, declaration) in declared.items():
+        if full_key not in given:
+            if default is None:
+                if declaration.get("type"):
+                    raise StackFileError(f"stack {stack!r} is missing configuration value {full_key!r} (Pulumi.yaml)")
+                continue
+            merged[full_key] = default
+            continue
+        value = entries[given[full_key]]
+        secure = isinstance(value, dict) and set(value) == {"secure"}
+        if declaration.get("secret") and not secure:
+            raise StackFileError(
+                f"stack {stack!r}: configuration key {full_key!r} must be encrypted as it is secret (Pulumi.yaml)"
+            )
+        check = _TYPE_CHECKS.get(str(declaration.get("type")))
+        if check is not None and not secure and not check(value):
+            raise StackFileError(
+                f"stack {stack!r}: configuration key {full_key!r} must be of type {declaration['type']!r} (Pulumi.yaml)"
+            )
+    return merged
 
 
 def config_key_lines(project: Project, stack: str) -> dict[str, int]:

@@ -14,6 +14,12 @@ REPO = Path(__file__).resolve().parent.parent
 collect_ignore = [] if os.environ.get("CLUSTER_TLS_E2E") else ["e2e"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _review_cache(tmp_path_factory) -> None:
+    """The review cache of these tests in their own folder, never the user's ~/.cache (cluster_tls/review_cache.py)."""
+    os.environ.setdefault("CLUSTER_TLS_CACHE", str(tmp_path_factory.mktemp("review-cache")))
+
+
 def _shared_dir() -> Path:
     return Path(os.environ.get("CLUSTER_TLS_SHARED", REPO.parent / "shared")).resolve()
 

@@ -5,19 +5,19 @@ results of the sequential review, byte for byte; one stack's failure is that sta
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from cluster_tls import pool
-from cluster_tls.cli import main
+from cluster_tls import pool, reads
+from cluster_tls.cli import evaluate, load_program, main
+from cluster_tls.manifests import render_files
 from cluster_tls.revision import own_code_command
 from cluster_tls.stackfile import Project
 from cluster_tls.unchanged import Review
 
-from .support.repository import REPO, commit_all, committed_copy, git
+from .support.repository import REPO, commit_all, committed_copy, git, platform_repository
 
 EXAMPLE = REPO / "examples" / "platform"
 
@@ -25,31 +25,41 @@ EXAMPLE = REPO / "examples" / "platform"
 @pytest.fixture
 def platform(tmp_path) -> Path:
     """Another team's repository: their program on the installed package, three stacks, a data file it reads."""
-    root = tmp_path / "platform"
-    shutil.copytree(EXAMPLE, root)
-    # The program also reads a file of its repository: a change to it must reach every stack's review.
-    program = (root / "__main__.py").read_text()
-    program = program.replace(
-        "import pulumi\n",
-        "import pathlib\n\nimport pulumi\n\nOWNER = (pathlib.Path(__file__).parent / 'owner.txt').read_text()\n",
-    )
-    (root / "__main__.py").write_text(
-        program.replace('ca_common_name=f"{domain} CA"', 'ca_common_name=f"{domain} CA {OWNER}"')
-    )
-    (root / "owner.txt").write_text("platform team\n")
-    (root / "requirements.lock").write_text("cluster-tls==0.2.0\n")
-    (root / ".gitignore").write_text("*.local\n")
-    stack = (root / "Pulumi.dev.yaml").read_text()
-    for name in ("staging", "prod"):
-        (root / f"Pulumi.{name}.yaml").write_text(stack.replace("apps.example.internal", f"{name}.example.com"))
-    git(root, "init", "-q", "-b", "main")
-    commit_all(root)
-    return root
+
+    def reads_a_data_file(root: Path) -> None:
+        # The program also reads a file of its repository: a change to it must reach every stack's review.
+        program = (root / "__main__.py").read_text()
+        program = program.replace(
+            "import pulumi\n",
+            "import pathlib\n\nimport pulumi\n\nOWNER = (pathlib.Path(__file__).parent / 'owner.txt').read_text()\n",
+        )
+        (root / "__main__.py").write_text(
+            program.replace('ca_common_name=f"{domain} CA"', 'ca_common_name=f"{domain} CA {OWNER}"')
+        )
+        (root / "owner.txt").write_text("platform team\n")
+        (root / ".gitignore").write_text("*.local\n")
+
+    return platform_repository(tmp_path / "platform", reads_a_data_file)
 
 
-def unchanged(root: Path) -> set[str]:
+def unchanged(root: Path, ref: str = "HEAD") -> set[str]:
+    """The stacks whose base side a review skips: each evaluated here, recording what it reads, as `diff` does."""
     project = Project.find(root)
-    return Review(project, git(root, "rev-parse", "HEAD").strip()).unchanged(project.stacks())
+    review = Review(project, git(root, "rev-parse", ref).strip())
+    program = load_program(str(root), project)
+    same = set()
+    for stack in project.stacks():
+        reads.start()
+        try:
+            render_files(evaluate(stack, project, program))
+            recorded = reads.snapshot([root], stack_file=project.stack_file(stack))
+        except Exception:  # reported as that stack's failure by the review, never as "no differences"
+            continue
+        finally:
+            reads.stop()
+        if review.why_evaluated(recorded) is None:
+            same.add(stack)
+    return same
 
 
 ALL = {"dev", "prod", "staging"}
@@ -67,7 +77,7 @@ def test_with_nothing_changed_no_stack_is_evaluated(platform):
         "a file the program reads",
         "the lock file",
         "Pulumi.yaml",
-        "a new file, not committed",
+        "a new module, not committed, named like one the program imports",
         "a deleted file",
         "a file's mode is its blob: a symlink",
     ],
@@ -81,13 +91,13 @@ def test_a_change_to_what_every_stack_reads_reviews_every_stack(platform, change
         (platform / "requirements.lock").write_text("cluster-tls==0.2.1\n")
     elif change == "Pulumi.yaml":
         (platform / "Pulumi.yaml").write_text((platform / "Pulumi.yaml").read_text() + "# x\n")
-    elif change == "a new file, not committed":
-        (platform / "helpers.py").write_text("VALUE = 1\n")
+    elif change == "a new module, not committed, named like one the program imports":
+        (platform / "yaml.py").write_text("VALUE = 1\n")  # the base looks in its project folder first
     elif change == "a deleted file":
         (platform / "requirements.txt").unlink()
     else:
         (platform / "owner.txt").unlink()
-        (platform / "owner.txt").symlink_to("requirements.txt")
+        (platform / "owner.txt").symlink_to("requirements.lock")
     assert unchanged(platform) == set()
 
 
@@ -100,6 +110,12 @@ def test_a_changed_stack_file_reviews_that_stack_alone(platform):
 
 def test_ignored_files_are_in_neither_sides_review(platform):
     (platform / "notes.local").write_text("not in git, not in the base\n")
+    assert unchanged(platform) == ALL
+
+
+def test_a_file_no_evaluation_reads_changes_nothing(platform):
+    (platform / "helpers.py").write_text("VALUE = 1\n")
+    (platform / "README.md").write_text("# docs\n")
     assert unchanged(platform) == ALL
 
 
@@ -128,7 +144,7 @@ def test_a_review_with_skipping_and_workers_prints_what_the_sequential_review_pr
     args = ["diff", "--all-stacks", "--against-ref", "HEAD", "--format", "markdown"]
     fast = run_own(project_copy, *args)
     assert fast.returncode == 1, fast.stderr
-    assert "2 of 4 stacks read the same files at HEAD as here" in fast.stderr
+    assert "2 of 4 stacks read the same inputs at HEAD as here" in fast.stderr
     # In this process the code comes from outside the copy: every stack is evaluated, one after another.
     os.environ[pool.WORKERS_VARIABLE] = "1"
     try:
@@ -210,7 +226,7 @@ def test_outcomes_keep_their_order_and_a_killed_worker_fails_only_what_it_left(m
         ("c", "C", None),
     ]
     crashed = pool.run_all(["a", "dies"], job, str)
-    assert crashed[0].value == "A" and "worker process ended" in crashed[1].error
+    assert crashed[0].value == "A" and "the worker evaluating it ended (exit 9), twice" in crashed[1].error
 
 
 def test_progress_shows_on_a_terminal_only(tmp_path):
@@ -255,7 +271,7 @@ def test_another_teams_repository_reviews_a_pull_request(platform, capsys):
         "HEAD",
     ]
     assert main(review) == 0
-    assert "3 of 3 stacks read the same files at HEAD" in capsys.readouterr().err
+    assert "3 of 3 stacks read the same inputs at HEAD" in capsys.readouterr().err
     (platform / "owner.txt").write_text("another team\n")
     assert main(review) == 1
     captured = capsys.readouterr()

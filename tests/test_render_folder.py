@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cluster_tls import render_folder
 from cluster_tls.render_folder import MARKER, FolderError, replace_folder
 
 OLD = {"manifests/a.yaml": "old: a\n", "manifests/b.yaml": "old: b\n"}
@@ -134,3 +135,20 @@ def test_a_symlinked_out_is_followed_and_kept(tmp_path):
     assert (tmp_path / "link").is_symlink() and os.readlink(tmp_path / "link") == "real"
     assert sorted(p.name for p in (tmp_path / "real").iterdir()) == [".cluster-tls-render", "b.yaml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]  # nothing left beside them
+
+
+def test_a_folder_made_at_out_during_the_render_is_left_alone(tmp_path, monkeypatch):
+    """issue 28: a folder a user created at --out mid-render was swapped out and deleted (5 of 5 times, exit 0)."""
+    out = tmp_path / "out"
+    made = render_folder._remove_stale_scratch
+
+    def meanwhile(parent, name):  # runs under the lock, after the first check, before the files are written
+        made(parent, name)
+        out.mkdir()
+        (out / "mine.txt").write_text("a user's file\n")
+
+    monkeypatch.setattr(render_folder, "_remove_stale_scratch", meanwhile)
+    with pytest.raises(render_folder.FolderError, match="was not written by `cluster-tls render`"):
+        render_folder.replace_folder({"a.yaml": "a: 1\n"}, out)
+    assert (out / "mine.txt").read_text() == "a user's file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no scratch folder left
