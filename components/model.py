@@ -124,7 +124,7 @@ class Spec(BaseModel):
                 if sources is None:  # built inside another model's validation: that one reports it
                     raise
                 raise ArgsError(type(self), error) from None
-        self._given_by = tuple(dict.fromkeys(sources or ()))
+        self._given_by = tuple(dict.fromkeys([*(sources or ()), *_nested_given_by(self)]))
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
@@ -135,8 +135,9 @@ class Spec(BaseModel):
                 if sources is None:
                     raise
                 raise ArgsError(cls, error) from None
-        if sources and instance is not obj:
-            instance._given_by = tuple(dict.fromkeys(sources))
+        nested = _nested_given_by(instance)
+        if (sources or nested) and instance is not obj:
+            instance._given_by = tuple(dict.fromkeys([*(sources or ()), *nested]))
         return instance
 
     @model_validator(mode="before")
@@ -169,6 +170,28 @@ class Spec(BaseModel):
     def manifest(self) -> dict[str, Any]:
         """The camelCase form used in Kubernetes objects, without unset fields."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _nested_given_by(model: BaseModel) -> list[Any]:
+    """The components whose outputs models nested in `model` were given when they were built on their own
+    (`ExistingSecret(name=wildcard.secret_name)` inside the gateway's args, issue 31): the outer model's too."""
+    found: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Spec):
+            found.extend(value._given_by)
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                walk(item)
+
+    for name in type(model).model_fields:
+        walk(getattr(model, name))
+    return found
 
 
 # re.ASCII everywhere: Python's \d and \w also match non-ASCII digits and letters ('８７６００h');

@@ -73,9 +73,10 @@ def test_the_fleet_review_benchmark_runs_every_measurement(tmp_path):
     result = _run_quick("fleet_review.py", out)
     report = json.loads(out.read_text())
     (size,) = report["sizes"].values()
-    for key in ("review", "alone", "code_review", "render_all", "check_all"):
+    for key in ("review", "review_cold", "alone", "code_review", "render_all", "check_all"):
         assert size[key] > 0 and len(size["samples"][key]) == report["rounds"]
-    assert size["review_over_alone"] > 0 and size["code_review_s_per_stack_per_side"] > 0
+    assert size["review_over_alone"] > 0 and size["review_cold_over_alone"] > 0
+    assert size["code_review_s_per_stack_per_side"] > 0
     assert set(report["per_stack"]) == {
         "helm_template_s_per_stack",
         "cdk8s_synth_s_per_stack",

@@ -9,6 +9,7 @@ import pytest
 from cluster_tls.components import (
     ArgsError,
     DnspodWildcard,
+    ExistingSecret,
     IstioHTTPSGateway,
     IstioHTTPSGatewayArgs,
     SelfSignedCAChain,
@@ -59,8 +60,9 @@ def test_an_output_is_checked_as_its_value_would_be_before_anything_is_registere
     assert not [r for r in evaluation.registrations if r.name.startswith("shop")]
 
 
-def _wildcard_serving(hosts: list[str]) -> Evaluation:
-    """A gateway for `hosts` served by the DnspodWildcard's certificate Secret, given as the wildcard's outputs."""
+def _wildcard_serving(hosts: list[str], typed: bool = False) -> Evaluation:
+    """A gateway for `hosts` served by the DnspodWildcard's certificate Secret, given as the wildcard's outputs
+    (in a dict, or in the typed model built on its own)."""
 
     def program():
         wildcard = DnspodWildcard(
@@ -79,7 +81,11 @@ def _wildcard_serving(hosts: list[str]) -> Evaluation:
                 name="shop",
                 hosts=hosts,
                 backend=BACKEND,
-                existing_secret={"name": wildcard.secret_name, "dns_names": wildcard.dns_names},
+                existing_secret=(
+                    ExistingSecret(name=wildcard.secret_name, dns_names=wildcard.dns_names)
+                    if typed
+                    else {"name": wildcard.secret_name, "dns_names": wildcard.dns_names}
+                ),
             ),
             context=PROTECTED,
         )
@@ -87,8 +93,10 @@ def _wildcard_serving(hosts: list[str]) -> Evaluation:
     return run_program(program)
 
 
-def test_the_wildcard_secret_and_names_from_a_dnspod_component_serve_a_gateway():
-    evaluation = _wildcard_serving(["shop.example.com"])
+@pytest.mark.parametrize("typed", [False, True], ids=["dict", "typed ExistingSecret"])
+def test_the_wildcard_secret_and_names_from_a_dnspod_component_serve_a_gateway(typed):
+    # issue 31: the typed nested model lost the ordering the dict form keeps (preflight then warned A5)
+    evaluation = _wildcard_serving(["shop.example.com"], typed)
     gateway = evaluation.named("shop-gateway")
     certificate = evaluation.named("dnspod-certificate-istio-system")
     assert gateway.inputs["spec"]["servers"][0]["tls"]["credentialName"] == certificate.inputs["spec"]["secretName"]
