@@ -118,3 +118,41 @@ def test_the_corpus_has_sixty_cases_with_fifteen_correct_ones_each_citing_its_so
     assert sum(c["expect"] == "clean" for c in cases) >= 15
     assert all(c.get("source", "").strip() for c in cases)
     assert STACKS["cases"] and PROGRAMS["cases"]
+
+
+_ORDER_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from test_corpus import OBJECTS, object_findings
+from cluster_tls.cli import main
+print(json.dumps([object_findings(case) for case in OBJECTS["cases"]]))
+# A rule finding several things about one object, in the order a set of names iterates (the hash seed's order).
+from cluster_tls.preflight.engine import Rule, run_rules
+from cluster_tls.preflight.view import from_manifests
+hosts = {{f"h{{i}}.example.com" for i in range(20)}}
+several = Rule("X1", "warning", "several", lambda view: [("gateway web", f"{{h}} is odd") for h in hosts], False)
+print([f.message for f in run_rules(from_manifests([]), rules=[several])])
+sys.stdout.flush()
+main(["check", "--all-stacks", "--format", "json"])
+"""
+
+
+def test_findings_come_out_in_one_order_whatever_the_hash_seed():
+    """issue 31: the order of findings depended on PYTHONHASHSEED. Every corpus case and every shipped stack,
+    checked in processes with different hash seeds, gives the same output."""
+    import os
+    import subprocess
+
+    script = _ORDER_SCRIPT.format(tests=str(Path(__file__).resolve().parent))
+    outputs = set()
+    for seed in ("0", "1", "2", "123"):
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert result.returncode in (0, 1), result.stderr
+        outputs.add(result.stdout)
+    assert len(outputs) == 1

@@ -63,7 +63,9 @@ def run_rules(view: StackView, waivers: Iterable[Waiver] = (), rules: Iterable[R
             where = subject.describe() if isinstance(subject, Obj) else subject
             urn = subject.urn if isinstance(subject, Obj) else ""
             findings.append(Finding(r.id, r.severity, where, message, reasons.get(r.id, ""), urn))
-    return sorted(findings, key=lambda f: (f.severity != "error", f.rule, f.object))
+    # The message too: two findings of one rule on one object come out in one order whatever the hash seed
+    # (issue 31: finding order depended on PYTHONHASHSEED).
+    return sorted(findings, key=lambda f: (f.severity != "error", f.rule, f.object, f.message))
 
 
 def errors(findings: Iterable[Finding]) -> list[Finding]:
