@@ -26,7 +26,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
 from . import direct_registration, offline_shortcuts
-from .stackfile import OFFLINE, Project, load_stack_config
+from .stackfile import OFFLINE, OFFLINE_SECRET_PLACEHOLDER, Project, load_stack_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -358,6 +358,33 @@ def _with_exports(program: Callable[[], Any]) -> Callable[[], None]:
     return run
 
 
+@contextmanager
+def _unset_secrets_stand_in(evaluation: Evaluation):
+    """Offline, `Config.require_secret` of a key the stack file does not set stands in as a secret placeholder,
+    with a warning, as the package's own stacks stand in for unset DNSPod credentials (issue 31: another
+    program's require_secret failed until the user wrote `secure:` values). Each operator sets such secrets in
+    their own stack config; `pulumi up` still requires them."""
+    from pulumi.runtime.config import get_config
+
+    original = pulumi.Config.require_secret
+
+    def require_secret(self: pulumi.Config, key: str) -> pulumi.Output[str]:
+        full_key = self.full_key(key)
+        if get_config(full_key) is None:
+            evaluation.logs.append(
+                f"warning: config {full_key!r} is not set: a secret stands in for it offline; `pulumi up` requires "
+                f"it (pulumi config set --secret {key} ...)"
+            )
+            return pulumi.Output.secret(OFFLINE_SECRET_PLACEHOLDER)
+        return original(self, key)
+
+    pulumi.Config.require_secret = require_secret  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        pulumi.Config.require_secret = original  # type: ignore[method-assign]
+
+
 def run_program(
     program: Callable[[], Any],
     *,
@@ -384,7 +411,8 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _isolated_environment(cwd), offline_shortcuts.installed(leave_garbage=leave_garbage):
+        stand_in = _unset_secrets_stand_in(evaluation) if offline else nullcontext()
+        with _isolated_environment(cwd), offline_shortcuts.installed(leave_garbage=leave_garbage), stand_in:
             settings.reset_options()
             monitor = _RecordingMonitor(_EchoMocks(live_objects), evaluation)
             pulumi.runtime.set_mocks(

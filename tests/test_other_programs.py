@@ -57,3 +57,32 @@ def test_a_module_function_program(tmp_path, capsys):
     assert "tiny-ca-ca-issuer" in capsys.readouterr().out
     assert main(["--project-dir", str(tmp_path), "preview", "--program", "tiny_infra:nope", "--stack", "dev"]) == 2
     assert "has no function 'nope'" in capsys.readouterr().err
+
+
+def test_another_programs_unset_require_secret_stands_in_offline(tmp_path, capsys):
+    """issue 31: another program's `config.require_secret` failed offline until the user wrote a `secure:` value;
+    the package's own stacks stand in for the DNSPod credentials each operator sets. Now both do, with a warning;
+    a key that is set is read as before, and a plain `require` of an unset key still fails."""
+    (tmp_path / "Pulumi.yaml").write_text("name: team\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  team:region: eu\n")
+    (tmp_path / "team_infra.py").write_text(
+        "import pulumi, pulumi_kubernetes as k8s\n"
+        "from cluster_tls.components import DnspodWildcard\n"
+        "def build():\n"
+        "    config = pulumi.Config()\n"
+        "    DnspodWildcard('dns', {'domain': 'example.com', 'email': 'ops@team.io', 'credentials': {\n"
+        "        'secretId': config.require_secret('dnspodId'), 'secretKey': config.require_secret('dnspodKey')}})\n"
+        "    pulumi.export('region', config.require('region'))\n"
+    )
+    args = ["--project-dir", str(tmp_path), "preview", "--program", "team_infra:build", "--stack", "dev"]
+    assert main(args) in (0, 1)
+    captured = capsys.readouterr()
+    assert "config 'team:dnspodId' is not set: a secret stands in for it offline" in captured.out + captured.err
+    assert "offline-placeholder" not in captured.out + captured.err
+    out = tmp_path / "render"
+    assert main([*args[:2], "render", *args[3:], "--out", str(out)]) == 0
+    secret = next(out.rglob("secret.core.*dnspod*credentials*.yaml")).read_text()
+    assert "secretId: '[secret]'" in secret and "placeholder" not in secret
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    assert main(args) == 2
+    assert "team:region" in capsys.readouterr().err
