@@ -128,7 +128,7 @@ class TLSComponent(pulumi.ComponentResource):
         """`known`: the values some of these outputs (attributes of the component) will resolve to, which args of
         another component given those outputs take at once (components/inputs.py)."""
         for attribute, value in (known or {}).items():
-            inputs.known_output(getattr(self, attribute), value, self)
+            inputs.known_output(getattr(self, attribute), value, self, attribute)
         # A value that came from secret config stays secret in the component's outputs too.
         self.outputs = guard_outputs(outputs)
         super().register_outputs(self.outputs)

@@ -21,8 +21,13 @@ from pydantic import SecretStr, WrapValidator
 
 T = TypeVar("T")
 
-_known: weakref.WeakKeyDictionary[pulumi.Output[Any], tuple[Any, pulumi.Resource]] = weakref.WeakKeyDictionary()
+_known: weakref.WeakKeyDictionary[pulumi.Output[Any], tuple[Any, pulumi.Resource, str]] = weakref.WeakKeyDictionary()
 _sources: contextvars.ContextVar[list[pulumi.Resource] | None] = contextvars.ContextVar("sources", default=None)
+# The outputs substituted while the outermost model validates: (value, component, attribute), so that a refusal
+# can say which output was given where another kind was wanted (issue 31).
+_given: contextvars.ContextVar[list[tuple[Any, pulumi.Resource, str]] | None] = contextvars.ContextVar(
+    "given", default=None
+)
 
 FOREIGN_OUTPUT = (
     "is a pulumi.Output that no cluster-tls component made: its value is known only when the engine resolves "
@@ -31,10 +36,25 @@ FOREIGN_OUTPUT = (
 )
 
 
-def known_output(output: pulumi.Output[Any], value: Any, source: pulumi.Resource) -> pulumi.Output[Any]:
-    """`output`, recorded as resolving to `value` and made by `source`: args given it take `value`."""
-    _known[output] = (value, source)
+def known_output(
+    output: pulumi.Output[Any], value: Any, source: pulumi.Resource, attribute: str = ""
+) -> pulumi.Output[Any]:
+    """`output` (`source.<attribute>`), recorded as resolving to `value`: args given it take `value`."""
+    _known[output] = (value, source, attribute)
     return output
+
+
+def given_output(value: Any) -> tuple[pulumi.Resource, str] | None:
+    """The component and attribute of the output substituted as `value` in the args being validated, if any."""
+    for known, source, attribute in _given.get() or ():
+        if type(known) is type(value) and known == value:
+            return source, attribute
+    return None
+
+
+def known_outputs_of(source: pulumi.Resource) -> dict[str, Any]:
+    """The outputs of `source` whose values are known: attribute -> value."""
+    return {attribute: value for value, made_by, attribute in list(_known.values()) if made_by is source and attribute}
 
 
 def substitute(value: Any) -> Any:
@@ -44,9 +64,11 @@ def substitute(value: Any) -> Any:
         entry = _known.get(value)
         if entry is None:
             return value
-        sources = _sources.get()
+        sources, given = _sources.get(), _given.get()
         if sources is not None:
             sources.append(entry[1])
+        if given is not None:
+            given.append(entry)
         return entry[0]
     if isinstance(value, dict):
         return {key: substitute(item) for key, item in value.items()}
@@ -63,11 +85,12 @@ def collecting() -> Iterator[list[pulumi.Resource] | None]:
         yield None
         return
     found: list[pulumi.Resource] = []
-    token = _sources.set(found)
+    token, given_token = _sources.set(found), _given.set([])
     try:
         yield found
     finally:
         _sources.reset(token)
+        _given.reset(given_token)
 
 
 def is_output(value: Any) -> bool:

@@ -21,6 +21,7 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     Strict,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -67,13 +68,42 @@ class ArgsError(Exception):
         for problem, (path, message, value) in zip(validation.errors(), validation_problems(validation), strict=True):
             along = fields_along(model, problem["loc"])
             secret = any(inputs.is_secret_annotation(f.annotation) for f in along) or isinstance(value, SecretStr)
-            got = f" (got {shown(repr(value))})" if isinstance(value, str | int | float) and not secret else ""
+            origin = "" if secret else _which_output(value, along)
+            if secret:
+                got = ""
+            elif isinstance(value, str | int | float):
+                got = f" (got {shown(repr(value))}{origin})"
+            elif value is not None and not isinstance(value, dict | list | tuple):
+                got = f" (got {type(value).__name__}{origin})"  # a component, a context, another model
+            else:
+                got = f" (got{origin.removeprefix(';')})" if origin else ""
             lines.append(f"{self.title}.{path or '(the arguments)'}: {message}{got}")
         self.lines = lines
         super().__init__("\n".join(lines))
 
     def errors(self) -> list[Any]:
         return list(self.validation.errors())
+
+
+def _which_output(value: Any, along: list[Any]) -> str:
+    """Where the value came from, when it was a cluster-tls output of the wrong kind, and which output of that
+    component would fit the field (issue 31: such refusals gave no value and no hint)."""
+    given = inputs.given_output(value)
+    if given is None or not along:
+        return ""
+    source, attribute = given
+    name = getattr(source, "_resource_name", "")
+    owner = f"{type(source).__name__} {name!r}" if name else type(source).__name__
+    fits = TypeAdapter(along[-1].annotation)
+    for other, known in inputs.known_outputs_of(source).items():
+        if other == attribute:
+            continue
+        try:
+            fits.validate_python(known)
+        except (ValidationError, TypeError, ValueError):
+            continue
+        return f"; the output `{attribute}` of {owner}: did you mean its `{other}`?"
+    return f"; the output `{attribute}` of {owner}, which is not what this field takes"
 
 
 def model_in(annotation: Any) -> type[BaseModel] | None:

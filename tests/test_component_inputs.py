@@ -178,3 +178,32 @@ def test_a_model_built_by_hand_is_refused_in_one_line_per_problem_without_echoin
     with pytest.raises(ArgsError) as raised:
         DnspodCredentials.model_validate({"secretId": "AKID-canary-secret", "secretKey": 12345})
     assert str(raised.value).startswith("DnspodCredentials.secretKey: ") and "12345" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "given, says",
+    [
+        (
+            lambda ca: {"issuer": ca.ca_secret_name},
+            "issuer: Input should be a valid dictionary or instance of IssuerRef (got 'platform-ca-ca'; the output "
+            "`ca_secret_name` of SelfSignedCAChain 'platform-ca': did you mean its `issuer`?)",
+        ),
+        (lambda ca: {"issuer": ca.context}, "(got ClusterContext)"),
+        (
+            lambda ca: {"existing_secret": ca.issuer},
+            "existing_secret: Input should be a valid dictionary or instance of ExistingSecret (got IssuerRef; the "
+            "output `issuer` of SelfSignedCAChain 'platform-ca', which is not what this field takes)",
+        ),
+    ],
+    ids=["a name for an issuer", "a context", "an issuer for a secret"],
+)
+def test_an_output_of_the_wrong_kind_is_named_with_a_hint(given, says):
+    """issue 31: outputs of the wrong kind gave messages with no value and no hint."""
+
+    def program():
+        ca = SelfSignedCAChain("platform-ca", SelfSignedCAChainArgs(scope="cluster"), context=ClusterContext())
+        _gateway(ca, **given(ca))
+
+    with pytest.raises(ArgsError) as raised:
+        run_program(program)
+    assert says in str(raised.value) and "\n" not in str(raised.value)
