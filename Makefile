@@ -9,16 +9,21 @@ STACK ?= dev
 
 .PHONY: setup setup-test preview render test e2e e2e-build lock clean bench-setup bench
 
-$(STAMP): requirements.lock pyproject.toml
+# Only hashed wheels can be installed: --only-binary=:all: (a locked wheel whose hash differs is refused, never
+# built from an sdist instead), and the package itself is built with the locked setuptools
+# (requirements-build.lock, --no-build-isolation), never one fetched without a hash (issue 31).
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+$(STAMP): requirements.lock requirements-build.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "cluster-tls needs Python >= 3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PIP) --require-hashes --only-binary=:all: -r requirements.lock -r requirements-build.lock
+	$(PIP) --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # The test tools (pytest, ruff, zizmor, ...) only for `make test`: the main job installs what it runs (issue 20).
 $(TEST_STAMP): $(STAMP) requirements-test.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-test.lock
+	$(PIP) --require-hashes --only-binary=:all: -r requirements-test.lock
 	touch $(TEST_STAMP)
 
 setup: $(STAMP)
@@ -53,7 +58,9 @@ lock:
 	.lock-venv/bin/python -m pip freeze --exclude-editable --all | grep -v '^\(pip\|setuptools\)==' > .lock-all
 	.lock-venv/bin/python -m pip install --quiet --dry-run --ignore-installed --report .lock-report.json -c .lock-all .
 	.lock-venv/bin/python tools/split_lock.py .lock-all .lock-report.json requirements.lock requirements-test.lock
-	.lock-venv/bin/python tools/hash_lock.py requirements.lock requirements-test.lock
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade 'setuptools>=77'
+	.lock-venv/bin/python -c 'import setuptools; print(f"setuptools=={setuptools.__version__}")' > requirements-build.lock
+	.lock-venv/bin/python tools/hash_lock.py requirements.lock requirements-test.lock requirements-build.lock
 	rm -f .lock-all .lock-report.json
 	rm -rf .lock-venv
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-LOCKS = ("requirements.lock", "requirements-test.lock")
+LOCKS = ("requirements.lock", "requirements-test.lock", "requirements-build.lock")
 
 
 def _hash_lock():
@@ -37,12 +37,18 @@ def test_every_pin_carries_the_sha256_of_its_files(lock):
         assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h) for h in hashes), pin
 
 
-def test_the_makefile_installs_both_locks_with_required_hashes():
-    installs = [
-        line for line in (REPO / "Makefile").read_text().splitlines() if "pip install" in line and "-r " in line
-    ]
-    assert {re.search(r"-r (\S+)", line).group(1) for line in installs} >= set(LOCKS)
-    assert all("--require-hashes" in line for line in installs if re.search(r"-r requirements", line))
+def test_the_makefile_installs_only_hashed_wheels():
+    """Every lock with --require-hashes and --only-binary=:all: (a locked wheel whose hash differs is refused, never
+    built from an sdist instead); the package built with the locked setuptools, not one fetched unhashed
+    (issue 31)."""
+    makefile = (REPO / "Makefile").read_text()
+    pip = re.search(r"^PIP := (.+)$", makefile, re.M).group(1)
+    lines = [line.replace("$(PIP)", pip) for line in makefile.splitlines() if not line.startswith("PIP :=")]
+    installs = [line for line in lines if "pip install" in line and "-r requirements" in line]
+    assert {name for line in installs for name in re.findall(r"-r (\S+)", line)} == set(LOCKS)
+    assert all("--require-hashes" in line and "--only-binary=:all:" in line for line in installs)
+    (editable,) = [line for line in lines if "pip install" in line and "-e ." in line and ".lock-venv" not in line]
+    assert "--no-build-isolation" in editable and "--no-deps" in editable
 
 
 def test_hashing_a_lock_keeps_its_pins_and_takes_each_versions_files(monkeypatch):

