@@ -3,7 +3,7 @@ Ids follow ../shared/notes/field-failures.md "Checks a tool could run" (A-I); GW
 Gateway API, Istio's analyzer, ingress-nginx's retirement and Let's Encrypt's rate limits. Adding a rule touches
 its group's module alone."""
 
-from . import acme, ca_hygiene, gateway_api, hubble, issuers, istio, ordering, replication, webhook, whizard
+from . import acme, ca_hygiene, gateway_api, hubble, issuers, istio, ordering, replication, schemas, webhook, whizard
 
 __all__ = [
     "ordering",
@@ -16,4 +16,5 @@ __all__ = [
     "gateway_api",
     "whizard",
     "replication",
+    "schemas",
 ]
