@@ -152,7 +152,24 @@ def _typo(document: dict, path: tuple[str, ...], misspelt: str) -> dict:
     return document
 
 
+def secret(name, ns):
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}, "stringData": {"k": "v"}}
+
+
+CLOUDFLARE = [{"dns01": {"cloudflare": {"apiTokenSecretRef": {"name": "cf-token", "key": "api-token"}}}}]
+KEYSTORE = {"pkcs12": {"create": True, "passwordSecretRef": {"name": "ks-password", "key": "password"}}}
+
 FIXTURES = {
+    # issue 29: DNS-01 credentials of a ClusterIssuer outside the cluster-resource namespace (B2 saw CA Secrets only)
+    "B2b": (
+        [acme(solvers=CLOUDFLARE), secret("cf-token", "apps")],
+        [acme(solvers=CLOUDFLARE), secret("cf-token", "cert-manager")],
+    ),
+    # issue 29: a keystore password Secret in another namespace than its Certificate
+    "B4": (
+        [*PKI, cert("web", ns="apps", keystores=KEYSTORE, dnsNames=["a.example.com"]), secret("ks-password", "web")],
+        [*PKI, cert("web", ns="apps", keystores=KEYSTORE, dnsNames=["a.example.com"]), secret("ks-password", "apps")],
+    ),
     "S1": (
         [
             _typo(

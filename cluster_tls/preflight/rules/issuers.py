@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..engine import rule
-from ..view import StackView, all_known
+from ..view import Obj, StackView, all_known, is_known
 from ._common import (
     CERT_MANAGER,
     Findings,
@@ -79,3 +79,63 @@ def ca_issuers_use_ca_certificates(view: StackView) -> Findings:
         for certificate in _secret_producers(view, namespace, secret or ""):
             if not certificate.spec.get("isCA"):
                 yield issuer, f"{certificate.describe()} is not isCA: issue the CA with isCA: true"
+
+
+def _secret_refs(value: object) -> list[str]:
+    """The names of every `...SecretRef: {name: ...}` under a solver (provider settings, a webhook's free-form
+    config alike: imroc's DNSPod webhook reads `secretIdRef`-style refs there too)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, dict) and key.lower().endswith(("secretref", "idref", "keyref")):
+                name = item.get("name")
+                if isinstance(name, str) and is_known(name):
+                    found.append(name)
+            found += _secret_refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _secret_refs(item)
+    return found
+
+
+def _secrets_written(view: StackView, name: str) -> list[Obj]:
+    return [o for o in view.of("Secret", "") if o.name == name and is_known(o.namespace)]
+
+
+@rule("B2b", "error", "a ClusterIssuer's DNS-01 credentials are in cert-manager's cluster-resource namespace")
+def cluster_issuer_dns01_credentials_in_the_cluster_resource_namespace(view: StackView) -> Findings:
+    """cert-manager reads the Secrets a ClusterIssuer names in --cluster-resource-namespace alone (its docs,
+    configuration/acme/dns01: "ClusterIssuer ... Secret ... in the cluster resource namespace"), the ACME account key
+    and DNS provider credentials alike; a Secret the program writes only elsewhere is never found (issue 29)."""
+    crn = view.cluster_resource_namespace()
+    if not is_known(crn):
+        return
+    for issuer in view.of("ClusterIssuer", CERT_MANAGER):
+        acme = issuer.spec.get("acme") or {}
+        for name in dict.fromkeys(_secret_refs([s.get("dns01") for s in acme.get("solvers") or []])):
+            written = _secrets_written(view, name)
+            if written and all(s.namespace != crn for s in written):
+                yield (
+                    issuer,
+                    f"its DNS-01 credentials Secret {name!r} is written in {written[0].namespace!r}; a ClusterIssuer "
+                    f"reads Secrets only in {crn!r}: write it there",
+                )
+
+
+@rule("B4", "error", "a keystore's password Secret is in its Certificate's namespace")
+def keystore_passwords_in_the_certificate_namespace(view: StackView) -> Findings:
+    """cert-manager reads `keystores.<type>.passwordSecretRef` in the Certificate's own namespace (Certificate API
+    reference, PKCS12Keystore/JKSKeystore); one the program writes only elsewhere stops the issuance (issue 29)."""
+    for certificate in _certificates(view):
+        for kind, store in (certificate.spec.get("keystores") or {}).items():
+            ref = (store or {}).get("passwordSecretRef") if isinstance(store, dict) else None
+            name = (ref or {}).get("name") if isinstance(ref, dict) else None
+            if not isinstance(name, str) or not is_known(name) or not is_known(certificate.namespace):
+                continue
+            written = _secrets_written(view, name)
+            if written and all(s.namespace != certificate.namespace for s in written):
+                yield (
+                    certificate,
+                    f"its {kind} keystore password Secret {name!r} is written in {written[0].namespace!r}; "
+                    f"cert-manager reads it in {certificate.namespace!r}: write it there",
+                )
