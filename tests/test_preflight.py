@@ -159,7 +159,43 @@ def secret(name, ns):
 CLOUDFLARE = [{"dns01": {"cloudflare": {"apiTokenSecretRef": {"name": "cf-token", "key": "api-token"}}}}]
 KEYSTORE = {"pkcs12": {"create": True, "passwordSecretRef": {"name": "ks-password", "key": "password"}}}
 
+
+def _passthrough(gateway: dict, protocol: str = "HTTPS") -> dict:
+    gateway["spec"]["listeners"][0]["tls"]["mode"] = "Passthrough"
+    gateway["spec"]["listeners"][0]["protocol"] = protocol
+    return gateway
+
+
+def destination_rule(tls: dict) -> dict:
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": "db", "namespace": "apps"},
+        "spec": {
+            "host": "db.example.com",
+            "trafficPolicy": {"portLevelSettings": [{"port": {"number": 5432}, "tls": tls}]},
+        },
+    }
+
+
 FIXTURES = {
+    # issue 29: the client side of mutual TLS (MUTUAL needs a client certificate; ISTIO_MUTUAL is the mesh's)
+    "F9": (
+        [destination_rule({"mode": "MUTUAL", "sni": "db.example.com"})],
+        [
+            destination_rule({"mode": "MUTUAL", "credentialName": "db-client"}),
+            destination_rule({"mode": "ISTIO_MUTUAL"}),
+        ],
+    ),
+    # issue 29: Gateway API HTTPS listeners in Passthrough mode with certificateRefs
+    "GW4": (
+        [_passthrough(gw_api("web", "edge", [{"kind": "Secret", "name": "web"}]))],
+        [gw_api("web", "edge", [{"kind": "Secret", "name": "web"}])],
+    ),
+    "GW4b": (
+        [_passthrough(gw_api("web", "edge", [{"kind": "Secret", "name": "web"}]), "TLS")],
+        [_passthrough(gw_api("web", "edge", []), "TLS")],
+    ),
     # issue 29: DNS-01 credentials of a ClusterIssuer outside the cluster-resource namespace (B2 saw CA Secrets only)
     "B2b": (
         [acme(solvers=CLOUDFLARE), secret("cf-token", "apps")],

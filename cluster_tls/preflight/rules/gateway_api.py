@@ -83,3 +83,34 @@ def gateway_annotations_need_support(view: StackView) -> Findings:
                 gateway,
                 "cert-manager issues for annotated Gateways only with config.gatewayAPI.enabled: switch it on",
             )
+
+
+def _passthrough_listeners(view: StackView, protocol: str) -> Findings:
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        for listener in gateway.spec.get("listeners", []):
+            tls = listener.get("tls") or {}
+            if listener.get("protocol") == protocol and tls.get("mode") == "Passthrough" and tls.get("certificateRefs"):
+                yield gateway, listener
+
+
+@rule("GW4", "error", "an HTTPS listener terminates TLS (Passthrough serves no HTTPRoute)")
+def https_listener_passthrough(view: StackView) -> Findings:
+    """Gateway API v1.6.1 Listener: HTTPRoutes attach to `HTTPS` with TLS mode Terminate and a key pair; Passthrough
+    is TLSRoute's, on protocol TLS, and ignores certificateRefs (GatewayTLSConfig.mode). An HTTPS listener in
+    Passthrough with certificateRefs serves neither its routes nor the certificate (issue 29)."""
+    for gateway, listener in _passthrough_listeners(view, "HTTPS"):
+        yield (
+            gateway,
+            f"listener {listener.get('name')!r} is HTTPS in Passthrough: its certificateRefs are ignored and no "
+            "HTTPRoute attaches; use mode Terminate (or protocol TLS with a TLSRoute and no certificateRefs)",
+        )
+
+
+@rule("GW4b", "warning", "a Passthrough listener's certificateRefs are ignored")
+def tls_listener_passthrough_refs(view: StackView) -> Findings:
+    for gateway, listener in _passthrough_listeners(view, "TLS"):
+        yield (
+            gateway,
+            f"listener {listener.get('name')!r} passes TLS through: its certificateRefs are ignored (the backend "
+            "serves its own certificate); drop them, or terminate with mode Terminate",
+        )

@@ -188,3 +188,48 @@ def one_certificate_per_host(view: StackView) -> Findings:
                         f"serves {host!r} on port {port} with {name!r}, as {first[0].describe()} does with {first[1]!r}: "
                         "Istio keeps one of them (IST0145); serve the host from one Gateway",
                     )
+
+
+def _client_tls_settings(rule_spec: dict) -> list[tuple[str, dict]]:
+    """Every ClientTLSSettings of a DestinationRule: its traffic policy, per port, and per subset."""
+    found = []
+    policies = [("trafficPolicy", rule_spec.get("trafficPolicy") or {})]
+    policies += [
+        (f"subsets[{i}].trafficPolicy", s.get("trafficPolicy") or {})
+        for i, s in enumerate(rule_spec.get("subsets") or [])
+    ]
+    for where, policy in policies:
+        if not isinstance(policy, dict):
+            continue
+        if isinstance(policy.get("tls"), dict):
+            found.append((f"{where}.tls", policy["tls"]))
+        for j, port in enumerate(policy.get("portLevelSettings") or []):
+            if isinstance(port, dict) and isinstance(port.get("tls"), dict):
+                found.append((f"{where}.portLevelSettings[{j}].tls", port["tls"]))
+    return found
+
+
+@rule("F9", "error", "a DestinationRule's MUTUAL TLS presents a client certificate")
+def destination_rule_client_tls(view: StackView) -> Findings:
+    """Istio's validation of ClientTLSSettings (pkg/config/validation ValidateTLS, 1.30): MUTUAL without
+    credentialName needs clientCertificate and privateKey; with credentialName, no file paths. Mesh mTLS between
+    sidecars is ISTIO_MUTUAL, with none of them (issue 29: the client side of mutual TLS)."""
+    for destination in view.of("DestinationRule", "networking.istio.io"):
+        for where, tls in _client_tls_settings(destination.spec):
+            mode, credential = tls.get("mode"), tls.get("credentialName")
+            if not all_known([mode, credential]):
+                continue
+            files = [f for f in ("clientCertificate", "privateKey", "caCertificates", "caCrl") if tls.get(f)]
+            if mode in ("SIMPLE", "MUTUAL") and credential and files:
+                yield (
+                    destination,
+                    f"{where} sets credentialName and {', '.join(files)}: Istio refuses both (cannot specify client "
+                    "certificates or CA certificate If credentialName is set); keep credentialName",
+                )
+            elif mode == "MUTUAL" and not credential and not ("clientCertificate" in files and "privateKey" in files):
+                yield (
+                    destination,
+                    f"{where} is MUTUAL with no client certificate: Istio refuses it (client certificate required for "
+                    "mutual tls); set credentialName to a Secret with tls.crt, tls.key and ca.crt in the namespace of "
+                    "the workload that sends, or use ISTIO_MUTUAL for the mesh's own mTLS",
+                )
