@@ -81,7 +81,7 @@ def gw_api(name, ns, refs, hostname="a.example.com", annotations=None):
     meta = {"name": name, "namespace": ns, **({"annotations": annotations} if annotations else {})}
     listener = {
         "name": "https",
-        "hostname": hostname,
+        **({"hostname": hostname} if hostname else {}),
         "port": 443,
         "protocol": "HTTPS",
         "tls": {"mode": "Terminate", "certificateRefs": refs},
@@ -178,7 +178,37 @@ def destination_rule(tls: dict) -> dict:
     }
 
 
+def _annotated(document: dict, key: str, value: str) -> dict:
+    document["metadata"].setdefault("annotations", {})[key] = value
+    return document
+
+
 FIXTURES = {
+    # issue 29: Certificates controllers make from annotations are judged like written ones
+    "B1s": (
+        [*PKI, _annotated(ingress("web", "a.example.com", ["a.example.com"]), "cert-manager.io/issuer", "ca")],
+        [*PKI, _annotated(ingress("web", "a.example.com", ["a.example.com"]), "cert-manager.io/cluster-issuer", "ca")],
+    ),
+    "B1as": (
+        [_annotated(ingress("web", "a.example.com", ["a.example.com"]), "cert-manager.io/cluster-issuer", "gone")],
+        [*PKI, _annotated(ingress("web", "a.example.com", ["a.example.com"]), "cert-manager.io/cluster-issuer", "ca")],
+    ),
+    "GW5": (
+        [
+            gw_api(
+                "web",
+                "edge",
+                [{"kind": "Secret", "name": "web"}],
+                hostname=None,
+                annotations={"cert-manager.io/cluster-issuer": "ca"},
+            )
+        ],
+        [
+            gw_api(
+                "web", "edge", [{"kind": "Secret", "name": "web"}], annotations={"cert-manager.io/cluster-issuer": "ca"}
+            )
+        ],
+    ),  # fmt: skip
     # issue 29: the client side of mutual TLS (MUTUAL needs a client certificate; ISTIO_MUTUAL is the mesh's)
     "F9": (
         [destination_rule({"mode": "MUTUAL", "sni": "db.example.com"})],

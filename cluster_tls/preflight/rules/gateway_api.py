@@ -114,3 +114,26 @@ def tls_listener_passthrough_refs(view: StackView) -> Findings:
             f"listener {listener.get('name')!r} passes TLS through: its certificateRefs are ignored (the backend "
             "serves its own certificate); drop them, or terminate with mode Terminate",
         )
+
+
+@rule("GW5", "error", "gateway-shim makes a certificate only for a listener with a hostname")
+def gateway_shim_listener_hostnames(view: StackView) -> Findings:
+    """cert-manager's gateway-shim refuses a terminating listener with certificateRefs and no hostname ("the
+    hostname cannot be empty", certificate-shim validateGatewayListenerBlock), so its Secret is never written and
+    the listener serves nothing (issue 29)."""
+    for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
+        annotations = gateway.metadata.get("annotations") or {}
+        if not any(k in annotations for k in ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")):
+            continue
+        for listener in gateway.spec.get("listeners", []):
+            tls = listener.get("tls") or {}
+            if (
+                tls.get("certificateRefs")
+                and tls.get("mode", "Terminate") == "Terminate"
+                and not listener.get("hostname")
+            ):
+                yield (
+                    gateway,
+                    f"listener {listener.get('name')!r} has no hostname: cert-manager makes no certificate for it, so "
+                    "its Secret is never written; give it a hostname",
+                )

@@ -139,3 +139,52 @@ def keystore_passwords_in_the_certificate_namespace(view: StackView) -> Findings
                     f"its {kind} keystore password Secret {name!r} is written in {written[0].namespace!r}; "
                     f"cert-manager reads it in {certificate.namespace!r}: write it there",
                 )
+
+
+_SHIM = {"cert-manager.io/cluster-issuer": "ClusterIssuer", "cert-manager.io/issuer": "Issuer"}
+
+
+def _shim_requests(view: StackView) -> list[tuple[Obj, str, str]]:
+    """(Ingress or Gateway, issuer kind, issuer name) for each that asks cert-manager's ingress-shim or
+    gateway-shim for certificates through an issuer annotation (cert-manager.io/docs/usage/ingress, /gateway)."""
+    found = []
+    for asking in [*view.of("Ingress"), *view.of("Gateway", "gateway.networking.k8s.io")]:
+        annotations = asking.metadata.get("annotations") or {}
+        for key, kind in _SHIM.items():
+            name = annotations.get(key)
+            if isinstance(name, str) and all_known([name, asking.namespace]):
+                found.append((asking, kind, name))
+    return found
+
+
+@rule("B1s", "error", "the issuer an ingress-shim or gateway-shim annotation names resolves")
+def shim_issuers_resolve(view: StackView) -> Findings:
+    """The Certificates cert-manager makes from annotations are judged as written ones (issue 29): an Issuer is
+    looked up in the Ingress's or Gateway's own namespace, a ClusterIssuer only through cluster-issuer."""
+    for asking, kind, name in _shim_requests(view):
+        if view.find(kind, name, asking.namespace if kind == "Issuer" else None) is not None:
+            continue
+        if kind == "Issuer" and view.find("ClusterIssuer", name) is not None:
+            yield (
+                asking,
+                f"cert-manager.io/issuer names {name!r}, a ClusterIssuer: cert-manager looks for an Issuer in "
+                f"{asking.namespace!r}; use the cert-manager.io/cluster-issuer annotation",
+            )
+        elif kind == "Issuer" and (elsewhere := [o for o in view.of("Issuer", CERT_MANAGER) if o.name == name]):
+            yield (
+                asking,
+                f"Issuer {name!r} is in {elsewhere[0].namespace!r}, not {asking.namespace!r}: the Certificate "
+                "cert-manager makes for it is never issued; use a ClusterIssuer or an Issuer in this namespace",
+            )
+
+
+@rule("B1as", "warning", "an issuer a shim annotation names, not created by this stack, must exist")
+def shim_issuers_outside_the_stack(view: StackView) -> Findings:
+    for asking, kind, name in _shim_requests(view):
+        if not [o for o in view.of(kind, CERT_MANAGER) if o.name == name] and not (
+            kind == "Issuer" and view.find("ClusterIssuer", name) is not None
+        ):
+            yield (
+                asking,
+                f"{kind} {name!r} (its cert-manager annotation) is not created by this stack: make sure it exists",
+            )
