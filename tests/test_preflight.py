@@ -1198,3 +1198,20 @@ def test_waivers_that_would_be_ignored_or_forge_output_are_refused(tmp_path, pre
 
     with pytest.raises(UsageError, match=re.escape(said)):
         stack_settings(_waiving(tmp_path, preflight), "dev")
+
+
+def test_a_finding_from_cert_manager_values_points_at_the_certmanager_key(tmp_path, capsys):
+    """issue 31: SARIF gave no line for findings from certManager.values (D4b named the release by a string)."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+        "config:\n"
+        "  cluster-tls:privateCa: {scope: cluster}\n"
+        "  cluster-tls:certManager:\n"
+        "    values: {dns01RecursiveNameservers: '10.96.0.10:53'}\n"
+    )
+    main(["--project-dir", str(tmp_path), "check", "--stack", "dev", "--format", "sarif"])
+    (run,) = json.loads(capsys.readouterr().out)["runs"]
+    (result,) = [r for r in run["results"] if r["ruleId"] == "D4b"]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert "HelmRelease cert-manager/cert-manager" in result["message"]["text"]

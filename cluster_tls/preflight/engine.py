@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .view import Obj, StackView
+from .view import Obj, Release, StackView
 
 Severity = Literal["error", "warning"]
 
@@ -40,7 +40,7 @@ class Rule:
     id: str
     severity: Severity
     title: str
-    check: Callable[[StackView], Iterable[tuple[Obj | str, str]]]
+    check: Callable[[StackView], Iterable[tuple[Obj | Release | str, str]]]
     per_object: bool = False  # decides from one object alone (a policy-pack resource policy)
 
 
@@ -60,8 +60,8 @@ def run_rules(view: StackView, waivers: Iterable[Waiver] = (), rules: Iterable[R
     findings = []
     for r in rules if rules is not None else RULES:
         for subject, message in r.check(view):
-            where = subject.describe() if isinstance(subject, Obj) else subject
-            urn = subject.urn if isinstance(subject, Obj) else ""
+            where = subject.describe() if isinstance(subject, Obj | Release) else subject
+            urn = subject.urn if isinstance(subject, Obj | Release) else ""
             findings.append(Finding(r.id, r.severity, where, message, reasons.get(r.id, ""), urn))
     # The message too: two findings of one rule on one object come out in one order whatever the hash seed
     # (issue 31: finding order depended on PYTHONHASHSEED).

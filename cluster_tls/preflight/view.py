@@ -101,6 +101,10 @@ class Release:
     urn: str = ""
     version: str | None = None  # the chart version the release pins
 
+    def describe(self) -> str:
+        resource = f" (resource {self.resource})" if self.resource else ""
+        return f"HelmRelease {self.namespace}/{self.name}{resource}"
+
 
 @dataclass
 class StackView:

@@ -17,7 +17,7 @@ CERT_MANAGER = "cert-manager.io"
 REFLECTOR = "reflector.v1.k8s.emberstack.com/"
 
 
-Findings = Iterator[tuple[Obj | str, str]]
+Findings = Iterator[tuple[Obj | Release | str, str]]
 
 
 def _issuer(view: StackView, ref: dict, namespace: str | None) -> Obj | None:

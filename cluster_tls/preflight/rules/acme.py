@@ -200,7 +200,7 @@ def dns01_resolvers_are_public(view: StackView) -> Findings:
     values = release.values if release is not None and isinstance(release.values, dict) else {}
     for resolver in _private_resolvers(values):
         yield (
-            f"HelmRelease {release.namespace}/{release.name}",
+            release,  # its stack-file line is certManager's (issue 31: SARIF gave none for certManager.values)
             (f"dns01RecursiveNameservers {resolver!r} is not a public resolver: use public ones (e.g. 1.1.1.1:53)"),
         )
 
