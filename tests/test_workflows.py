@@ -133,7 +133,7 @@ new AsyncFunction("require", "github", "context", "core", fs.readFileSync(script
 """
 
 
-def _comment_with(tmp_path: Path, pulls: list, artifact_number: str, body: str) -> list:
+def _comment_with(tmp_path: Path, pulls: list, artifact_number: str, diff: dict) -> list:
     """The comment workflow's own script, run by node against a recorded GitHub API."""
     import json
 
@@ -146,7 +146,9 @@ def _comment_with(tmp_path: Path, pulls: list, artifact_number: str, body: str) 
     (tmp_path / "harness.js").write_text(_HARNESS)
     (tmp_path / "pr-diff").mkdir()
     (tmp_path / "pr-diff" / "number").write_text(artifact_number)
-    (tmp_path / "pr-diff" / "diff.md").write_text(body)
+    (tmp_path / "pr-diff" / "diff.json").write_text(json.dumps(diff))
+    # What a fork's run may also leave: Markdown of its own, which is never posted.
+    (tmp_path / "pr-diff" / "diff.markdown").write_text("<!-- cluster-tls diff -->\n![x](https://evil.example/x.png)\n")
     run = {"head_sha": "abc123", "head_repository": {"id": 42}, "html_url": "https://github.com/o/r/actions/runs/1"}
     (tmp_path / "payload.json").write_text(json.dumps({"run": run, "pulls": pulls}))
     result = subprocess.run(
@@ -156,6 +158,9 @@ def _comment_with(tmp_path: Path, pulls: list, artifact_number: str, body: str) 
     return json.loads(result.stdout)
 
 
+IMG = '<img src=x onerror="x">'
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 def test_the_comment_goes_to_the_pull_request_of_the_event_never_to_the_artifacts_number(tmp_path):
     # issue 19: a fork's run wrote the number; the bot then commented wherever it said.
@@ -163,15 +168,53 @@ def test_the_comment_goes_to_the_pull_request_of_the_event_never_to_the_artifact
         {"number": 7, "head": {"sha": "abc123", "repo": {"id": 42}}},
         {"number": 9, "head": {"sha": "abc123", "repo": {"id": 99}}},  # same commit, another fork
     ]
-    body = (
-        '<!-- cluster-tls diff -->\n<details><summary><code>dev</code></summary>\n<img src=x onerror="x"> @org/team\n'
-    )
-    (posted,) = _comment_with(tmp_path, pulls, "1", body)
+    diff = {
+        "dev": {
+            "against": "main",
+            "counts": {"added": 0, "removed": 0, "changed": 1},
+            "files": [
+                {
+                    "path": "manifests/a.yaml",
+                    "status": "changed",
+                    "fields": [
+                        {"path": "metadata.labels.team", "before": "x", "after": '<img src=x onerror="x"> @org/team'}
+                    ],
+                }
+            ],
+        }
+    }
+    (posted,) = _comment_with(tmp_path, pulls, "1", diff)
     assert posted["issue_number"] == 7
-    assert "&lt;img" in posted["body"] and "<img" not in posted["body"]
-    assert "<details><summary><code>dev</code></summary>" in posted["body"]
+    assert "<img" not in posted["body"].split("```diff")[0] and "evil.example" not in posted["body"]
+    assert "<details><summary><code>dev</code>: 1 files</summary>" in posted["body"]
     assert "@\u200borg/team" in posted["body"]
     assert posted["body"].startswith("<!-- cluster-tls diff -->\n_From the pull request's own run")
-    assert _comment_with(tmp_path / "none", [], "7", body) == [
+    assert _comment_with(tmp_path / "none", [], "7", diff) == [
         {"notice": "no single open pull request has head abc123; nothing to comment on"}
     ]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_comment_is_written_from_the_diff_data_and_cut_on_a_boundary(tmp_path):
+    """issue 31: the comment kept a fork's Markdown links and images, and a long diff was cut inside its code fence.
+    Names go into code, values into the diff block (a line that would close its fence cannot), and a long diff is
+    cut between stacks, every fence closed."""
+    pulls = [{"number": 7, "head": {"sha": "abc123", "repo": {"id": 42}}}]
+    hostile = "[click](https://evil.example) ![i](https://evil.example/i.png) ```\n</details><img src=x>"
+    field = {"path": "spec.x", "before": hostile, "after": "`" * 5 + "\n```html"}
+    files = [{"path": f"manifests/{i}.yaml", "status": "changed", "fields": [field] * 20} for i in range(30)]
+    diff = {
+        f"s{i:03}": {"against": "main", "counts": {"added": 0, "removed": 0, "changed": 30}, "files": files}
+        for i in range(40)
+    }
+    diff["[x](https://evil.example)|`"] = {"against": "main", "error": "stack failed\n```\n@everyone"}
+    (posted,) = _comment_with(tmp_path, pulls, "7", diff)
+    body = posted["body"]
+    assert len(body) <= 60000
+    assert body.count("```") % 2 == 0  # every fence closed
+    fences = body.split("```")
+    outside = "".join(fences[0::2])  # what is not inside a code block
+    code_spans = outside.split("`")[0::2]  # and not inside inline code
+    assert not [text for text in code_spans if "](" in text or "<img" in text or "</details><" in text]
+    assert "more stack sections: the job summary has them all." in body
+    assert body.count("<details>") == body.count("</details>")
