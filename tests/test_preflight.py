@@ -12,7 +12,7 @@ from cluster_tls.cli import evaluate, main, stack_settings
 from cluster_tls.preflight import StackView, Waiver, run_rules
 from cluster_tls.preflight import rules as _rules  # noqa: F401
 from cluster_tls.preflight.engine import RULES
-from cluster_tls.preflight.view import Obj, Release, from_manifests
+from cluster_tls.preflight.view import Obj, Release, Unknown, from_manifests
 from cluster_tls.stackfile import Project
 
 PROJECT = Project.find(Path(__file__).resolve().parent.parent)
@@ -1215,3 +1215,13 @@ def test_a_finding_from_cert_manager_values_points_at_the_certmanager_key(tmp_pa
     (result,) = [r for r in run["results"] if r["ruleId"] == "D4b"]
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
     assert "HelmRelease cert-manager/cert-manager" in result["message"]["text"]
+
+
+def test_an_unknown_credential_value_is_not_a_plain_credential():
+    """A Secret written by hand whose value is a secret leaf (or unknown at preview) holds nothing in plain text;
+    I1 found one there (found with the corpus's Secrets made unknown leaf by leaf)."""
+    i1 = [r for r in RULES if r.id == "I1"]
+    for value, found in (("abc123", True), (Unknown(), False), ("[secret]", False)):
+        secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t", "namespace": "apps"}}
+        view = _view([{**secret, "stringData": {"api-token": value}}])
+        assert bool(run_rules(view, rules=i1)) is found, value

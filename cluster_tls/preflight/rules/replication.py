@@ -63,7 +63,8 @@ def _is_credential_key(key: object) -> bool:
 
 
 def _filled(item: object) -> bool:
-    return isinstance(item, str) and bool(item) and item != REDACTED
+    # An unknown leaf (a secret offline, a value preview does not know) proves nothing (issue 19)
+    return isinstance(item, str) and bool(item) and item != REDACTED and is_known(item)
 
 
 def _plain_secrets(value, path: str = "") -> Iterator[str]:
