@@ -38,7 +38,6 @@ _UNSEEN_EVENTS = {
     "os.exec": "a command",
     "os.posix_spawn": "a command",
     "os.spawn": "a command",
-    "os.fork": None,  # the pool's own workers; what a child reads is recorded in that child
 }
 
 
@@ -102,7 +101,7 @@ def _hook(event: str, args: tuple) -> None:
             state.listed.add(where)
     elif event == "import":
         state.imports.add(str(args[0]))
-    elif event in _UNSEEN_EVENTS and _UNSEEN_EVENTS[event]:
+    elif event in _UNSEEN_EVENTS:
         state.unseen.add(_UNSEEN_EVENTS[event])
 
 

@@ -31,6 +31,11 @@ def _issuer_type(issuer: Obj | None) -> str | None:
     return next((k for k in ("selfSigned", "ca", "acme", "vault", "venafi") if k in issuer.spec), None)
 
 
+# The annotations that ask cert-manager's ingress-shim and gateway-shim for certificates, and the issuer kind each
+# names (cert-manager.io/docs/usage/ingress, /gateway).
+SHIM_ANNOTATIONS = {"cert-manager.io/cluster-issuer": "ClusterIssuer", "cert-manager.io/issuer": "Issuer"}
+
+
 def _certificates(view: StackView) -> list[Obj]:
     return view.of("Certificate", CERT_MANAGER)
 

@@ -16,6 +16,7 @@ from ..engine import rule
 from ..view import Obj, StackView, all_known, is_known
 from ._common import (
     CERT_MANAGER,
+    SHIM_ANNOTATIONS,
     Findings,
     _acme,
     _certificates,
@@ -57,9 +58,6 @@ def acme_names_have_solvers(view: StackView) -> Findings:
                 yield certificate, f"{name!r} is a wildcard and only HTTP-01 solvers match it: add a DNS-01 solver"
 
 
-_SHIM_ANNOTATIONS = {"cert-manager.io/cluster-issuer": "ClusterIssuer", "cert-manager.io/issuer": "Issuer"}
-
-
 def _issued_from(view: StackView) -> Iterator[tuple[Obj, Obj]]:
     """(what asks for a certificate, the issuer it asks): Certificates, and Ingresses and Gateways that ask
     cert-manager's ingress-shim and gateway-shim through an issuer annotation (cert-manager.io/docs/usage/ingress)."""
@@ -69,7 +67,7 @@ def _issued_from(view: StackView) -> Iterator[tuple[Obj, Obj]]:
             yield certificate, issuer
     for asking in [*view.of("Ingress"), *view.of("Gateway", "gateway.networking.k8s.io")]:
         annotations = asking.metadata.get("annotations") or {}
-        for key, kind in _SHIM_ANNOTATIONS.items():
+        for key, kind in SHIM_ANNOTATIONS.items():
             name = annotations.get(key)
             issuer = view.find(kind, name, asking.namespace if kind == "Issuer" else None) if name else None
             if issuer is not None:

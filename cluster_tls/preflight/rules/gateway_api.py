@@ -9,6 +9,7 @@ from ...components.hosts import covered
 from ..engine import rule
 from ..view import Obj, StackView, all_known, is_known
 from ._common import (
+    SHIM_ANNOTATIONS,
     Findings,
     _maybe,
     _server_certificates,
@@ -78,7 +79,7 @@ def gateway_annotations_need_support(view: StackView) -> Findings:
     enabled = ((values.get("config") or {}).get("gatewayAPI") or {}).get("enabled")
     for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
         annotations = gateway.metadata.get("annotations") or {}
-        if not enabled and any(k in annotations for k in ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")):
+        if not enabled and any(k in annotations for k in SHIM_ANNOTATIONS):
             yield (
                 gateway,
                 "cert-manager issues for annotated Gateways only with config.gatewayAPI.enabled: switch it on",
@@ -123,7 +124,7 @@ def gateway_shim_listener_hostnames(view: StackView) -> Findings:
     the listener serves nothing (issue 29)."""
     for gateway in view.of("Gateway", "gateway.networking.k8s.io"):
         annotations = gateway.metadata.get("annotations") or {}
-        if not any(k in annotations for k in ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")):
+        if not any(k in annotations for k in SHIM_ANNOTATIONS):
             continue
         for listener in gateway.spec.get("listeners", []):
             tls = listener.get("tls") or {}

@@ -6,6 +6,7 @@ from ..engine import rule
 from ..view import Obj, StackView, all_known, is_known
 from ._common import (
     CERT_MANAGER,
+    SHIM_ANNOTATIONS,
     Findings,
     _certificates,
     _issuer,
@@ -141,16 +142,13 @@ def keystore_passwords_in_the_certificate_namespace(view: StackView) -> Findings
                 )
 
 
-_SHIM = {"cert-manager.io/cluster-issuer": "ClusterIssuer", "cert-manager.io/issuer": "Issuer"}
-
-
 def _shim_requests(view: StackView) -> list[tuple[Obj, str, str]]:
     """(Ingress or Gateway, issuer kind, issuer name) for each that asks cert-manager's ingress-shim or
     gateway-shim for certificates through an issuer annotation (cert-manager.io/docs/usage/ingress, /gateway)."""
     found = []
     for asking in [*view.of("Ingress"), *view.of("Gateway", "gateway.networking.k8s.io")]:
         annotations = asking.metadata.get("annotations") or {}
-        for key, kind in _SHIM.items():
+        for key, kind in SHIM_ANNOTATIONS.items():
             name = annotations.get(key)
             if isinstance(name, str) and all_known([name, asking.namespace]):
                 found.append((asking, kind, name))
