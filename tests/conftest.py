@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import pytest
+# Before grpc loads (pulumi imports it): grpcio's fork support restarts its poller thread in a forked child, where
+# the real tier's harness runs prctl() before exec (tests/e2e/cluster.py die_with_parent) and closes every fd; the
+# thread then aborts the child (kwok died with SIGABRT, "Epoll1Poller ... epoll_wait error: Bad file descriptor").
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-from cluster_tls.mockrun import Evaluation, run_program
-from tests.support.schemas import Schemas
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from cluster_tls.mockrun import Evaluation, run_program  # noqa: E402
+from tests.support.schemas import Schemas  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -246,6 +246,11 @@ FIXTURES = {
         ],
         [istio_gateway("web", "x", ["a.example.com"])],
     ),
+    # issue 29: a field newer than the cert-manager the stack installs (renewBeforePercentage: v1.16.0)
+    "S2": (
+        [{**release("cert-manager", {}), "version": "v1.15.5"}, *PKI, cert("web", renewBeforePercentage=30)],
+        [{**release("cert-manager", {}), "version": "v1.16.0"}, *PKI, cert("web", renewBeforePercentage=30)],
+    ),
     "G4": (
         [*PKI, cert("whizard-tls", ns="other"), whizard("Query", {"webConfig": {"httpServerTLSConfig": WTLS}})],
         [

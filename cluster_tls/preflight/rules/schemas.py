@@ -3,10 +3,11 @@
 The API server's strict field validation (`kubectl apply --validate=strict`, `fieldValidation=Strict`) refuses an
 object with a field its CRD's schema does not declare; without it the field is dropped with a warning, so a typo
 such as Istio's `credentialsName` leaves the gateway with no certificate either way. The schemas are the upstream
-CRDs at the pinned versions, reduced to what strict validation reads (tools/strict_schemas.py generates
+CRDs at the pinned versions and, for built-in kinds, Kubernetes' own OpenAPI definitions at the real tier's minor
+version (from the PyPI package kubernetes-validate), reduced to what strict validation reads (tools/strict_schemas.py generates
 cluster_tls/preflight/strict_schemas.json and records each file's source and sha256). The real tier sends generated
-objects to a real API server with strict validation and requires this rule to name what it refuses
-(tests/e2e/test_webhook_judge.py).
+objects and every corpus object to a real API server with strict validation and requires this rule to name what it
+refuses (tests/e2e/test_webhook_judge.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -45,13 +47,18 @@ OBJECT_META = frozenset(
 
 
 @functools.cache
+def _shipped() -> dict[str, Any]:
+    return json.loads(resources.files("cluster_tls.preflight").joinpath("strict_schemas.json").read_text())
+
+
 def schemas() -> dict[str, list[dict[str, Any]]]:
-    text = resources.files("cluster_tls.preflight").joinpath("strict_schemas.json").read_text()
-    return json.loads(text)["kinds"]
+    return _shipped()["kinds"]
 
 
 def unknown_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[tuple[str, list[str]]]:
     """(path, the fields declared there) of every field `value` sets that `schema` does not declare."""
+    while "ref" in schema:  # a built-in kind's type, named once under `definitions`
+        schema = _shipped()["definitions"][schema["ref"]]
     if isinstance(value, Unknown) or schema.get("unknown"):
         return []
     found: list[tuple[str, list[str]]] = []
@@ -105,3 +112,67 @@ def declared_fields(view: StackView) -> Findings:
                 f"unknown field {path.lstrip('.')!r}: the {obj.kind} schema ({versions}) declares no such field, "
                 f"so the API server refuses it under strict field validation and drops it otherwise{hint}",
             )
+
+
+# -- S2: fields newer than the installed cert-manager --------------------------------------------------------
+
+
+@functools.cache
+def _cert_manager_since() -> dict[str, dict[str, str]]:
+    text = resources.files("cluster_tls.preflight").joinpath("cert_manager_fields.json").read_text()
+    return json.loads(text)["since"]
+
+
+def _release(version: Any) -> tuple[int, ...] | None:
+    found = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?", version) if isinstance(version, str) else None
+    return tuple(int(p or 0) for p in found.groups()) if found else None
+
+
+def set_fields(value: Any, schema: dict[str, Any], path: str = "", shape: str = "") -> list[tuple[str, str]]:
+    """(path, its shape) of every field `value` sets that `schema` declares: the path with list indexes, the shape
+    with `[]` and a map's keys as `{}` (tools/cert_manager_fields.py's form)."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        declared = schema.get("properties") or {}
+        for key, item in value.items():
+            if key in declared:
+                here = (f"{path}.{key}" if path else key, f"{shape}.{key}" if shape else key)
+                found.append(here)
+                found += set_fields(item, declared[key], *here)
+            elif "additional" in schema:
+                found += set_fields(item, schema["additional"], f"{path}.{key}", f"{shape}{{}}")
+    elif isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            found += set_fields(item, schema["items"], f"{path}[{index}]", f"{shape}[]")
+    return found
+
+
+@rule("S2", "error", "every cert-manager field is one the installed cert-manager's CRDs declare")
+def fields_of_the_installed_cert_manager(view: StackView) -> Findings:
+    """A field newer than the cert-manager release the stack installs is dropped by its API server (refused under
+    strict field validation): `nameConstraints` on v1.12 issues a certificate without the constraints. The release
+    each field first appears in comes from every minor release's CRDs (tools/cert_manager_fields.py)."""
+    release = view.release("cert-manager")
+    installed = _release(release.version) if release is not None else None
+    if release is None or installed is None:
+        return
+    for obj in view.objects:
+        since = _cert_manager_since().get(f"{obj.api_version}|{obj.kind}")
+        candidates = schemas().get(f"{obj.api_version}|{obj.kind}")
+        if not since or not candidates or obj.source == "chart":
+            continue
+        body = {k: v for k, v in obj.body.items() if k != "status"}
+        flagged: list[str] = []
+        for path, shape in set_fields(body, candidates[0]["schema"]):
+            first = since.get(shape)
+            if first is None or (_release(first) or ()) <= installed:
+                continue
+            if any(path.startswith((f"{f}.", f"{f}[")) for f in flagged):
+                continue  # inside a field already named: the API server names only the outer one
+            flagged.append(path)
+            yield (
+                    obj,
+                    f"field {path!r} is declared by cert-manager's CRDs from {first}; this stack installs "
+                    f"cert-manager {release.version}, whose API server refuses it under strict field validation "
+                    "and drops it otherwise: upgrade cert-manager or leave the field out",
+                )
