@@ -3,10 +3,11 @@ appears in, for the preflight rule that refuses a field the installed cert-manag
 
     .venv/bin/python tools/cert_manager_fields.py [--out <the json>]
 
-Input: the CRDs of every cert-manager minor release from v1.10.0 to the version the package pins, each taken from
-the release's Go module (`go mod download -json github.com/cert-manager/cert-manager@<version>`, verified against
-the Go checksum database; `deploy/crds/crd-*.yaml`). Output: per `<apiVersion>|<kind>`, each field path (list
-items as `[]`) that the oldest release lacks, with the first release that declares it; each release with the
+Input: the CRDs of every cert-manager minor release from v1.6.0 (the oldest CertManagerInstall takes) to the
+version the package pins, each taken from the release's Go module (`go mod download -json
+github.com/cert-manager/cert-manager@<version>`, verified against the Go checksum database; `deploy/crds/crd-*.yaml`).
+Output: per `<apiVersion>|<kind>`, each field path (list items as `[]`) that the oldest release lacks, with the first
+release that declares it (a field as old as the one holding it is left to its parent); each release with the
 module's hash and the commit its tag names. The real tier regenerates it and installs older releases' CRDs into a
 real API server, which must refuse exactly what the rule refuses (tests/e2e/test_strict_field_validation.py).
 """
@@ -25,7 +26,7 @@ from strict_schemas import reduce
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = "github.com/cert-manager/cert-manager"
-RELEASES = tuple(f"v1.{minor}.0" for minor in range(10, 22)) + ("v1.21.1",)  # the pinned one last
+RELEASES = tuple(f"v1.{minor}.0" for minor in range(6, 22)) + ("v1.21.1",)  # the pinned one last
 KINDS = ("Certificate", "CertificateRequest", "Issuer", "ClusterIssuer")
 
 
