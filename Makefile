@@ -61,6 +61,7 @@ lock:
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade 'setuptools>=77'
 	.lock-venv/bin/python -c 'import setuptools; print(f"setuptools=={setuptools.__version__}")' > requirements-build.lock
 	.lock-venv/bin/python tools/hash_lock.py requirements.lock requirements-test.lock requirements-build.lock
+	.lock-venv/bin/python tools/example_requirements.py
 	rm -f .lock-all .lock-report.json
 	rm -rf .lock-venv
 

