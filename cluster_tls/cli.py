@@ -12,6 +12,7 @@ import difflib
 import errno
 import functools
 import importlib
+import math
 import os
 import signal
 import sys
@@ -252,7 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--context", help="kubeconfig context (default: the stack's provider or current context)")
     status.add_argument("--watch", action="store_true", help="read again until working or --timeout passes")
     status.add_argument("--timeout", type=float, default=300.0, help="--watch: give up after this many seconds")
-    status.add_argument("--interval", type=float, default=2.0, help=argparse.SUPPRESS)
+    status.add_argument("--interval", type=float, default=2.0, help="--watch: seconds between reads (default 2)")
     return parser
 
 
@@ -730,8 +731,9 @@ def _status(args: argparse.Namespace, project: Project, program: Callable[[], An
     from .components.secret_guard import SecretGuard
     from .stackfile import load_stack_config
 
-    if args.timeout <= 0 or args.interval <= 0:
-        raise UsageError(f"--timeout {args.timeout:g} and --interval {args.interval:g} must be above 0")
+    for flag, seconds in (("--timeout", args.timeout), ("--interval", args.interval)):
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise UsageError(f"{flag}: must be a number of seconds above 0 (got {seconds:g})")
     documents, texts, worst = [], [], CLEAN
     for stack in _chosen_stacks(args, project):
         evaluation = evaluate(stack, project, program)

@@ -171,8 +171,8 @@ def fields_of_the_installed_cert_manager(view: StackView) -> Findings:
                 continue  # inside a field already named: the API server names only the outer one
             flagged.append(path)
             yield (
-                    obj,
-                    f"field {path!r} is declared by cert-manager's CRDs from {first}; this stack installs "
-                    f"cert-manager {release.version}, whose API server refuses it under strict field validation "
-                    "and drops it otherwise: upgrade cert-manager or leave the field out",
-                )
+                obj,
+                f"field {path!r} is declared by cert-manager's CRDs from {first}; this stack installs "
+                f"cert-manager {release.version}, whose API server refuses it under strict field validation "
+                "and drops it otherwise: upgrade cert-manager or leave the field out",
+            )
