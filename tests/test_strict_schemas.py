@@ -172,3 +172,26 @@ def test_the_field_history_names_declared_fields_and_ends_at_the_pinned_release(
         declared = field_paths(schemas()[key][0]["schema"])
         assert set(since) <= declared, set(since) - declared
         assert set(since.values()) <= set(releases[1:])
+
+
+def test_the_webhook_is_judged_on_what_the_installed_api_server_hands_it():
+    """A field the installed release's CRDs lack is dropped before cert-manager's webhook sees it: CM1 does not
+    also refuse it for a feature gate (nameConstraints: declared from v1.14, its gate on from v1.17)."""
+    constrained = _certificate(
+        dnsNames=["a.example.com"], isCA=True, nameConstraints={"permitted": {"dnsDomains": ["example.com"]}}
+    )
+    cm1_s2 = [r for r in RULES if r.id in ("CM1", "S2")]
+    by_version = {
+        version: sorted(f.rule for f in run_rules(_installing(version, constrained), rules=cm1_s2))
+        for version in ("v1.12.3", "v1.15.0", "v1.17.0")
+    }
+    assert by_version == {"v1.12.3": ["S2"], "v1.15.0": ["CM1"], "v1.17.0": []}
+    solver = {"http01": {"ingress": {"ingressClassName": "nginx"}}}
+    issuer = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Issuer",
+        "metadata": {"name": "le", "namespace": "apps"},
+        "spec": {"acme": {"server": "https://a/dir", "privateKeySecretRef": {"name": "k"}, "solvers": [solver]}},
+    }
+    found = run_rules(_installing("v1.11.0", issuer), rules=cm1_s2)
+    assert [f.rule for f in found] == ["S2"] and issuer["spec"]["acme"]["solvers"][0] == solver  # judged on a copy

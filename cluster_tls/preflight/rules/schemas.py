@@ -12,6 +12,7 @@ refuses (tests/e2e/test_webhook_judge.py).
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import json
@@ -147,32 +148,63 @@ def set_fields(value: Any, schema: dict[str, Any], path: str = "", shape: str = 
     return found
 
 
+def installed_cert_manager(view: StackView) -> tuple[str, tuple[int, ...]] | None:
+    """(version as written, as numbers) of the cert-manager release the stack installs, if it says."""
+    release = view.release("cert-manager")
+    installed = _release(release.version) if release is not None else None
+    return (str(release.version), installed) if release is not None and installed is not None else None
+
+
+def newer_fields(body: dict[str, Any], key: str, installed: tuple[int, ...]) -> list[tuple[str, str]]:
+    """(path, the release that declares it first) of each field `body` sets that a cert-manager `installed` does not
+    declare, outermost only (the API server names, and drops, the outer one)."""
+    since = _cert_manager_since().get(key)
+    candidates = schemas().get(key)
+    if not since or not candidates:
+        return []
+    found: list[tuple[str, str]] = []
+    for path, shape in set_fields({k: v for k, v in body.items() if k != "status"}, candidates[0]["schema"]):
+        first = since.get(shape)
+        if first is None or (_release(first) or ()) <= installed:
+            continue
+        if any(path.startswith((f"{f}.", f"{f}[")) for f, _ in found):
+            continue  # inside a field already named
+        found.append((path, first))
+    return found
+
+
+def as_received(obj: Any, view: StackView) -> dict[str, Any]:
+    """The object's body as the installed cert-manager's API server hands it on (to its webhook, to storage):
+    without the fields its CRDs do not declare, which it drops (issue 29)."""
+    installed = installed_cert_manager(view)
+    found = newer_fields(obj.body, f"{obj.api_version}|{obj.kind}", installed[1]) if installed else []
+    if not found:
+        return obj.body
+    body = copy.deepcopy(obj.body)
+    for path, _ in found:
+        *parents, leaf = re.findall(r"[^.\[\]]+", path)
+        node: Any = body
+        for step in parents:
+            node = node[int(step)] if isinstance(node, list) else node[step]
+        node.pop(leaf, None)
+    return body
+
+
 @rule("S2", "error", "every cert-manager field is one the installed cert-manager's CRDs declare")
 def fields_of_the_installed_cert_manager(view: StackView) -> Findings:
     """A field newer than the cert-manager release the stack installs is dropped by its API server (refused under
     strict field validation): `nameConstraints` on v1.12 issues a certificate without the constraints. The release
     each field first appears in comes from every minor release's CRDs (tools/cert_manager_fields.py)."""
-    release = view.release("cert-manager")
-    installed = _release(release.version) if release is not None else None
-    if release is None or installed is None:
+    installed = installed_cert_manager(view)
+    if installed is None:
         return
     for obj in view.objects:
-        since = _cert_manager_since().get(f"{obj.api_version}|{obj.kind}")
-        candidates = schemas().get(f"{obj.api_version}|{obj.kind}")
-        if not since or not candidates or obj.source == "chart":
+        if obj.source == "chart":
             continue
-        body = {k: v for k, v in obj.body.items() if k != "status"}
-        flagged: list[str] = []
-        for path, shape in set_fields(body, candidates[0]["schema"]):
-            first = since.get(shape)
-            if first is None or (_release(first) or ()) <= installed:
-                continue
-            if any(path.startswith((f"{f}.", f"{f}[")) for f in flagged):
-                continue  # inside a field already named: the API server names only the outer one
-            flagged.append(path)
+        for path, first in newer_fields(obj.body, f"{obj.api_version}|{obj.kind}", installed[1]):
             yield (
                 obj,
                 f"field {path!r} is declared by cert-manager's CRDs from {first}; this stack installs "
-                f"cert-manager {release.version}, whose API server refuses it under strict field validation "
+                f"cert-manager {installed[0]}, whose API server refuses it under strict field validation "
                 "and drops it otherwise: upgrade cert-manager or leave the field out",
             )
