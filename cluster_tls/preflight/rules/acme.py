@@ -299,16 +299,26 @@ def _icann() -> PublicSuffixList:
     return PublicSuffixList(only_icann=True, accept_unknown=False)
 
 
+def _icann_suffix(name: str) -> str | None:
+    """Boulder's iana.ExtractSuffix: the ICANN rule publicsuffix-go finds for the name's last labels (it reads them
+    from the right and looks at no other, so `x..google` has the suffix `google`), None where no rule matches."""
+    trailing = name.rsplit("..", 1)[-1].lstrip(".")
+    return _icann().publicsuffix(trailing) if trailing else None
+
+
 def _refused_by_lets_encrypt(name: str) -> str | None:
     """Why Let's Encrypt's policy authority refuses a DNS identifier, in its words, or None: a port of Boulder's
-    policy/pa.go ValidDomain and validNonWildcardDomain (its blocklists are not public and not judged)."""
+    policy/pa.go ValidDomain and validNonWildcardDomain after its WFE lower-cases the name (identifier.Normalize),
+    judged against Boulder itself in tests/e2e/test_lets_encrypt_policy.py (its blocklists are not public and not
+    judged)."""
+    name = name.lower()
     if "*" in name:
         if name.count("*") > 1:
             return "Domain name has more than one wildcard"
         if not name.startswith("*."):
             return "Domain name contains an invalid wildcard. A wildcard is only permitted before the first dot in a domain name"
         base = name[2:]
-        suffix = _icann().publicsuffix(base)
+        suffix = _icann_suffix(base)
         if suffix is None:
             return "Domain name does not end with a valid public suffix (TLD)"
         if suffix == base:
@@ -320,6 +330,8 @@ def _refused_by_lets_encrypt(name: str) -> str | None:
 def _refused_domain(domain: str) -> str | None:
     if not domain:
         return "Identifier value (name) is empty"
+    if domain.startswith("*."):
+        return "Wildcard domain names are not supported"
     if any(not (c.isascii() and (c.isalnum() or c in ".-")) for c in domain):
         return "Domain name contains an invalid character"
     if len(domain) > 253:
@@ -352,7 +364,7 @@ def _refused_domain(domain: str) -> str | None:
                 return "Domain name contains malformed punycode"
             if unicodedata.normalize("NFC", unicode) != unicode:
                 return "Domain name contains malformed punycode"
-    suffix = _icann().publicsuffix(domain)
+    suffix = _icann_suffix(domain)
     if suffix is None:
         return "Domain name does not end with a valid public suffix (TLD)"
     if suffix == domain:
@@ -379,6 +391,20 @@ def names_lets_encrypt_accepts(view: StackView) -> Findings:
                 )
 
 
+# RFC 5322 specials other than "@" and ".": an address using them (a display name, a quoted local part, a domain
+# literal) is parsed by Go's net/mail in ways not ported here.
+_NOT_ATEXT = frozenset('()<>[]:;\\,"')
+
+
+def _dot_atom(text: str) -> bool:
+    """RFC 5322 dot-atom, as Go's net/mail (ParseAddress) reads an address's local part and domain: atoms of atext
+    (any non-ASCII character too, RFC 6532) joined by single dots, no space."""
+    return all(
+        atom and all(c.isalnum() or c in "!#$%&'*+-/=?^_`{|}~" or not c.isascii() for c in atom)
+        for atom in text.split(".")
+    )
+
+
 # Boulder policy/pa.go forbiddenMailDomains ("frequently used when copy-pasting example configurations").
 _FORBIDDEN_MAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
@@ -392,11 +418,16 @@ def lets_encrypt_contact(view: StackView) -> Findings:
         email = acme.get("email")
         if acme.get("server") not in (LE_PRODUCTION, LE_STAGING) or not isinstance(email, str) or not is_known(email):
             continue
-        domain = email.rpartition("@")[2].lower()
-        if domain in _FORBIDDEN_MAIL_DOMAINS:
+        local, at, domain = email.rpartition("@")
+        if any(c in email for c in _NOT_ATEXT) and email.strip() == email:
+            continue  # a display name, quotes or a domain literal: not judged here
+        domain = domain.lower()
+        if not (at and _dot_atom(local) and _dot_atom(domain)):
+            yield issuer, "Let's Encrypt refuses the account's e-mail: unable to parse email address"
+        elif domain in _FORBIDDEN_MAIL_DOMAINS:
             yield (
                 issuer,
-                f"Let's Encrypt refuses the account's e-mail: contact email has forbidden domain {domain!r}: give a mailbox that receives expiry notices",
+                f"Let's Encrypt refuses the account's e-mail: contact email has forbidden domain \"{domain}\": give a mailbox that receives expiry notices",
             )
         elif (reason := _refused_domain(domain)) is not None:
             yield issuer, f"Let's Encrypt refuses the account's e-mail: contact email has invalid domain: {reason}"

@@ -1,0 +1,135 @@
+"""Let's Encrypt's own policy as the judge of preflight's D8 and LE3 (issue 29).
+
+Boulder's policy package at a pinned release (tools/e2e/boulder: what its WFE does with a new order's identifiers
+and an account's contact) judges thousands of generated names and addresses; D8 must refuse exactly the names
+Boulder refuses, with Boulder's own words, and LE3 exactly the contact domains. The generator covers what D8
+claims to know: characters and case, label and name lengths, label counts, reserved and punycode labels,
+wildcards, IP addresses given as names, public suffixes and TLDs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cluster_tls.preflight import run_rules
+from cluster_tls.preflight.engine import RULES
+from cluster_tls.preflight.view import from_manifests
+
+SEED = int(os.environ.get("CLUSTER_TLS_JUDGE_SEED", "29"))
+LE = "https://acme-v02.api.letsencrypt.org/directory"
+D8_LE3 = [r for r in RULES if r.id in ("D8", "LE3")]
+# ICANN suffixes of one and two labels, a brand TLD, an IDN TLD, and names no public suffix list has.
+SUFFIXES = ("com", "org", "io", "dev", "co.uk", "com.au", "xn--p1ai", "google", "internal", "local", "test", "zz")
+PIECES = ("a", "web", "shop", "x1", "b-c", "k8s", "Mixed", "UPPER", "9", "under_score", "sp ace", "ü", "xn--bcher-kva")
+
+
+class Boulder:
+    def __init__(self, binary: Path):
+        self.process = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def refuses(self, **request: str) -> str:
+        """Boulder's detail, without its "Cannot issue for ...: " frame; empty where it accepts."""
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write(json.dumps(request) + "\n")
+        refused = json.loads(self.process.stdout.readline())["refused"]
+        return refused.split('": ', 1)[1] if refused.startswith("Cannot issue for ") else refused
+
+    def close(self) -> None:
+        self.process.stdin.close()  # type: ignore[union-attr]
+        self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def boulder(e2e_bin: Path):
+    judge = Boulder(e2e_bin / "boulder-judge")
+    yield judge
+    judge.close()
+
+
+def _label(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.55:
+        return rng.choice(PIECES)
+    if kind < 0.65:
+        return "x" * rng.choice((62, 63, 64))
+    if kind < 0.72:
+        return rng.choice(("-a", "a-", "ab--cd", "xn--", "xn--zz", "XN--BCHER-KVA", "xn--bcher-kvaa"))
+    if kind < 0.8:
+        return rng.choice(("", "*", "a*", "*.", "."))
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789-") for _ in range(rng.randint(1, 12)))
+
+
+def generated_name(rng: random.Random) -> str:
+    kind = rng.random()
+    if kind < 0.08:
+        return rng.choice(("10.0.0.1", "8.8.8.8", "::1", "2001:db8::1", "1.2.3", "example.com.", "", "com", "co.uk"))
+    labels = [_label(rng) for _ in range(rng.choice((1, 1, 2, 2, 3, 5, 9, 10)))]
+    name = ".".join([*labels, rng.choice(SUFFIXES)])
+    if rng.random() < 0.2:
+        name = "*." + name
+    if rng.random() < 0.05:
+        name = ".".join(["a"] * rng.randint(40, 80)) + ".com"  # over 253 bytes, or over 10 labels
+    return name
+
+
+def _certificate(name: str) -> list[dict]:
+    issuer = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": {"name": "le"},
+        "spec": {"acme": {"server": LE, "email": "ops@acme-corp.dev", "privateKeySecretRef": {"name": "le"}}},
+    }
+    spec = {"secretName": "c", "issuerRef": {"name": "le", "kind": "ClusterIssuer"}, "dnsNames": [name]}
+    certificate = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"}, "spec": spec}
+    return [issuer, certificate]
+
+
+def d8(name: str) -> str:
+    found = [f.message for f in run_rules(from_manifests(_certificate(name)), rules=D8_LE3) if f.rule == "D8"]
+    assert len(found) <= 1, found
+    return found[0].split("': ", 1)[1] if found else ""
+
+
+def test_d8_refuses_exactly_the_names_boulder_refuses_in_its_words(boulder):
+    rng = random.Random(SEED)
+    judged, refused, disagreements = 0, 0, []
+    for _ in range(3000):
+        name = generated_name(rng)
+        theirs, ours = boulder.refuses(dns=name), d8(name)
+        judged += 1
+        refused += bool(theirs)
+        if theirs != ours:
+            disagreements.append(f"{name!r}: Boulder {theirs!r}; D8 {ours!r}")
+    assert refused >= judged // 4 and judged - refused >= judged // 10, (judged, refused)
+    assert disagreements == [], "\n".join(disagreements[:15]) + f"\n({len(disagreements)} of {judged}, seed {SEED})"
+
+
+def le3(email: str) -> str:
+    docs = _certificate("a.acme-corp.dev")[:1]
+    docs[0]["spec"]["acme"]["email"] = email
+    found = [f.message for f in run_rules(from_manifests(docs), rules=D8_LE3) if f.rule == "LE3"]
+    return found[0].split("e-mail: ", 1)[1].split(": give a mailbox")[0] if found else ""
+
+
+def test_le3_refuses_exactly_the_contact_domains_boulder_refuses(boulder):
+    """Addresses `local@domain` (what cert-manager's `email` holds) over generated domains, and the forbidden ones."""
+    rng = random.Random(SEED)
+    disagreements, refused = [], 0
+    domains = [generated_name(rng) for _ in range(1500)]
+    domains += ["example.com", "EXAMPLE.org", "example.net", "mail.example.com", "acme-corp.dev"]
+    for domain in domains:
+        if not domain or any(c in domain for c in ' "<>()[]\\,;:@'):
+            continue  # not an address net/mail parses: no domain to judge
+        email = f"ops@{domain}"
+        theirs, ours = boulder.refuses(email=email), le3(email)
+        refused += bool(theirs)
+        if theirs != ours:
+            disagreements.append(f"{email!r}: Boulder {theirs!r}; LE3 {ours!r}")
+    assert refused >= 200, refused
+    assert disagreements == [], "\n".join(disagreements[:15]) + f"\n({len(disagreements)}, seed {SEED})"
