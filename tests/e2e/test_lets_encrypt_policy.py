@@ -73,8 +73,9 @@ def generated_name(rng: random.Random) -> str:
     name = ".".join([*labels, rng.choice(SUFFIXES)])
     if rng.random() < 0.2:
         name = "*." + name
-    if rng.random() < 0.05:
-        name = ".".join(["a"] * rng.randint(40, 80)) + ".com"  # over 253 bytes, or over 10 labels
+    if rng.random() < 0.05:  # over 10 labels, or around 253 bytes in few labels
+        long = ".".join(["x" * 63] * 3 + ["y" * rng.randint(55, 62)])
+        name = rng.choice((".".join(["a"] * rng.randint(9, 12)) + ".com", f"{long}.com", f"*.{long}.io"))
     return name
 
 
