@@ -1075,6 +1075,18 @@ def test_each_name_lets_encrypt_refuses_is_named_with_its_reason():
     )
 
 
+def test_ip_addresses_are_judged_as_cert_manager_sends_them_to_lets_encrypt():
+    """Boulder refuses an address in an IANA special-purpose block, naming it; cert-manager sends net.IP.String(),
+    so an IPv4-mapped address is judged as IPv4, and text net.ParseIP refuses is left to CM1 (the webhook)."""
+    shortlived = acme()
+    shortlived["spec"]["acme"]["profile"] = "shortlived"
+    documents = [shortlived, cert("x", issuer="le", ipAddresses=["10.1.2.3", "::ffff:8.8.8.8", "fe80::1%eth0"])]
+    messages = [f.message for f in run_rules(_view(documents), rules=[r for r in RULES if r.id == "D8"])]
+    assert messages == [
+        "Let's Encrypt refuses '10.1.2.3': IP address is in a reserved address block: [RFC 1918]: Private-Use"
+    ]
+
+
 def test_a_spec_that_is_a_secret_as_a_whole_is_not_judged_as_empty(tmp_path, capsys):
     # A secure value inside privateCa makes the CA Certificate's spec a secret as a whole (the SDK hoists a
     # nested secret to its top-level input); the webhook and issuer rules must not read it as an empty spec.

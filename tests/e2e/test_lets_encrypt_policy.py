@@ -33,11 +33,15 @@ class Boulder:
     def __init__(self, binary: Path):
         self.process = subprocess.Popen([binary], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
-    def refuses(self, **request: str) -> str:
-        """Boulder's detail, without its "Cannot issue for ...: " frame; empty where it accepts."""
+    def refuses(self, **request: str) -> str | None:
+        """Boulder's detail, without its "Cannot issue for ...: " frame; empty where it accepts; None for a
+        certificateIP cert-manager never sends (net.ParseIP refuses it)."""
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(json.dumps(request) + "\n")
-        refused = json.loads(self.process.stdout.readline())["refused"]
+        answer = json.loads(self.process.stdout.readline())
+        refused = answer["refused"]
+        if answer.get("unparsed"):
+            return None
         return refused.split('": ', 1)[1] if refused.startswith("Cannot issue for ") else refused
 
     def close(self) -> None:
@@ -91,10 +95,52 @@ def _certificate(name: str) -> list[dict]:
     return [issuer, certificate]
 
 
-def d8(name: str) -> str:
-    found = [f.message for f in run_rules(from_manifests(_certificate(name)), rules=D8_LE3) if f.rule == "D8"]
+def d8(name: str = "", ip: str | None = None) -> str:
+    docs = _certificate(name)
+    if ip is not None:
+        docs[1]["spec"].update(dnsNames=[], ipAddresses=[ip])
+        docs[0]["spec"]["acme"]["profile"] = "shortlived"  # Let's Encrypt issues for IP addresses in it alone
+    found = [f.message for f in run_rules(from_manifests(docs), rules=D8_LE3) if f.rule == "D8"]
     assert len(found) <= 1, found
     return found[0].split("': ", 1)[1] if found else ""
+
+
+V6_HEADS = (
+    *("2001:db8", "2001:0", "2001:2", "2001:1", "2002:", "fe80:", "fc00:", "fd12:3456", "ff02:", "64:ff9b", "::"),
+    *("64:ff9b:1", "100:", "2606:4700", "2a00:1450", "3fff:", "5f00:", "2001:20", "2001:30"),
+)
+
+
+def generated_ip(rng: random.Random) -> str:
+    """Addresses in and around IANA's special-purpose blocks, and public ones, as users write them: IPv4, IPv6 in
+    any case and compression, IPv4-mapped, with a zone or leading zeros (text cert-manager never sends)."""
+    if rng.random() < 0.5:
+        first = rng.choice((0, 10, 100, 127, 169, 172, 192, 198, 203, 224, 240, 255, 1, 8, 9, 45, 151, 185))
+        second = rng.choice((0, 0, 16, 31, 88, 168, 18, 51, 254, 64, 127, rng.randrange(256)))
+        text = f"{first}.{second}.{rng.choice((0, 2, 99, 100, 113, 170, rng.randrange(256)))}.{rng.randrange(256)}"
+        return rng.choice((text, text, text, f"::ffff:{text}", "0" + text))
+    head = rng.choice(V6_HEADS)
+    tail = ":".join(format(rng.randrange(65536) if rng.random() < 0.6 else 0, "x") for _ in range(rng.randint(1, 3)))
+    text = f"{head}::{tail}" if "::" not in head else f"{head}{tail}"
+    text = rng.choice((text, text, text.upper(), text + "%eth0"))
+    return text
+
+
+def test_d8_refuses_exactly_the_ip_addresses_boulder_refuses_as_cert_manager_sends_them(boulder):
+    rng = random.Random(SEED)
+    judged, refused, disagreements = 0, 0, []
+    for _ in range(3000):
+        text = generated_ip(rng)
+        theirs, ours = boulder.refuses(certificateIP=text), d8(ip=text)
+        if theirs is None:
+            assert ours == "", f"{text!r}: cert-manager never sends it, yet D8 says {ours!r}"
+            continue
+        judged += 1
+        refused += bool(theirs)
+        if theirs != ours:
+            disagreements.append(f"{text!r}: Boulder {theirs!r}; D8 {ours!r}")
+    assert judged >= 1500 and refused >= judged // 4 and judged - refused >= judged // 10, (judged, refused)
+    assert disagreements == [], "\n".join(disagreements[:15]) + f"\n({len(disagreements)} of {judged}, seed {SEED})"
 
 
 def test_d8_refuses_exactly_the_names_boulder_refuses_in_its_words(boulder):
@@ -134,3 +180,13 @@ def test_le3_refuses_exactly_the_contact_domains_boulder_refuses(boulder):
             disagreements.append(f"{email!r}: Boulder {theirs!r}; LE3 {ours!r}")
     assert refused >= 200, refused
     assert disagreements == [], "\n".join(disagreements[:15]) + f"\n({len(disagreements)}, seed {SEED})"
+
+
+def test_the_shipped_reserved_blocks_are_what_the_script_makes_from_boulder(tmp_path):
+    import sys
+
+    out = tmp_path / "iana_reserved.json"
+    script = Path(__file__).resolve().parents[2] / "tools" / "iana_reserved.py"
+    subprocess.run([sys.executable, script, "--out", out], check=True, capture_output=True)
+    shipped = Path(__file__).resolve().parents[2] / "cluster_tls" / "preflight" / "iana_reserved.json"
+    assert out.read_text() == shipped.read_text()

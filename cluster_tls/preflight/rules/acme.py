@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
+from importlib import resources
 
 from publicsuffixlist import PublicSuffixList
 
@@ -372,6 +374,37 @@ def _refused_domain(domain: str) -> str | None:
     return None
 
 
+@functools.cache
+def _iana_reserved() -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str, str]]:
+    text = resources.files("cluster_tls.preflight").joinpath("iana_reserved.json").read_text()
+    return [(ipaddress.ip_network(prefix), rfc, name) for prefix, rfc, name in json.loads(text)["blocks"]]
+
+
+def _sent_by_cert_manager(text: str) -> str | None:
+    """The text cert-manager puts in the ACME order for a spec.ipAddresses entry: net.ParseIP, crypto/x509's 4-byte
+    IPv4 in the CSR, net.IP.String() (pkg/controller/certificaterequests/acme/acme.go buildOrder); None where
+    net.ParseIP refuses it (a zone, a prefix, ...), which cert-manager's webhook refuses first (CM1)."""
+    if "%" in text or "/" in text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
+
+
+def _refused_ip(sent: str) -> str | None:
+    """Boulder's policy/pa.go ValidIP on what cert-manager sends: in no IANA special-purpose address block
+    (tools/iana_reserved.py, from Boulder's own registry data; the most specific block named)."""
+    address = ipaddress.ip_address(sent)
+    for network, rfc, name in _iana_reserved():
+        if address.version == network.version and address in network:
+            return f"IP address is in a reserved address block: {rfc}: {name}"
+    return None
+
+
 @rule("D8", "error", "Let's Encrypt accepts every name")
 def names_lets_encrypt_accepts(view: StackView) -> Findings:
     for certificate in _lets_encrypt_certificates(view, (LE_PRODUCTION, LE_STAGING)):
@@ -379,6 +412,11 @@ def names_lets_encrypt_accepts(view: StackView) -> Findings:
             reason = _refused_by_lets_encrypt(str(name))
             if reason:
                 yield certificate, f"Let's Encrypt refuses {name!r}: {reason}"
+        for address in [a for a in certificate.spec.get("ipAddresses") or [] if is_known(a)]:
+            sent = _sent_by_cert_manager(str(address))
+            reason = _refused_ip(sent) if sent is not None else None
+            if reason:
+                yield certificate, f"Let's Encrypt refuses {address!r}: {reason}"
         if certificate.spec.get("ipAddresses") and all_known(certificate.spec["ipAddresses"]):
             profile = (_acme(_issuer(view, certificate.spec.get("issuerRef") or {}, certificate.namespace)) or {}).get(
                 "profile"
