@@ -1087,6 +1087,21 @@ def test_ip_addresses_are_judged_as_cert_manager_sends_them_to_lets_encrypt():
     ]
 
 
+def test_the_reserved_blocks_come_from_the_boulder_the_judge_builds_most_specific_first():
+    import ipaddress
+    import json
+    import re
+
+    repo = Path(__file__).resolve().parent.parent
+    shipped = json.loads((repo / "cluster_tls" / "preflight" / "iana_reserved.json").read_text())
+    go_mod = (repo / "tools" / "e2e" / "boulder" / "go.mod").read_text()
+    pinned = re.search(r"^require github.com/letsencrypt/boulder (\S+)$", go_mod, re.M)
+    assert shipped["from"].startswith(f"github.com/letsencrypt/boulder@{pinned.group(1)} (h1:")
+    lengths = [ipaddress.ip_network(prefix).prefixlen for prefix, _, _ in shipped["blocks"]]
+    assert lengths == sorted(lengths, reverse=True) and len(lengths) > 40
+    assert all(rfc.startswith("[RFC") and name for _, rfc, name in shipped["blocks"])
+
+
 def test_a_spec_that_is_a_secret_as_a_whole_is_not_judged_as_empty(tmp_path, capsys):
     # A secure value inside privateCa makes the CA Certificate's spec a secret as a whole (the SDK hoists a
     # nested secret to its top-level input); the webhook and issuer rules must not read it as an empty spec.
