@@ -16,6 +16,16 @@ from cluster_tls.preflight.view import Obj, Release, Unknown, from_manifests
 from cluster_tls.stackfile import Project
 
 PROJECT = Project.find(Path(__file__).resolve().parent.parent)
+
+
+def _stack_file(tmp_path: Path, stack: str, text: str) -> Project:
+    """This project's Pulumi.yaml in tmp_path, with stacks/Pulumi.<stack>.yaml holding `text`."""
+    (tmp_path / "stacks").mkdir(exist_ok=True)
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks" / f"Pulumi.{stack}.yaml").write_text(text)
+    return Project.find(tmp_path)
+
+
 CM = "cert-manager.io/v1"
 
 
@@ -793,9 +803,7 @@ def test_whizard_tls_must_sit_at_the_versions_path():
 def test_hubble_rules_decide_by_what_a_certificate_is_not_its_name(tmp_path, capsys):
     # issue 18: the simplest Hubble stack was refused, E1 taking its own root CA (hubble-ca-ca, selfSigned as a
     # chain's root must be) for one of Hubble's certificates because of its name.
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks" / "Pulumi.h.yaml").write_text("config:\n  cluster-tls:hubble: {ciliumVersion: 1.18.12}\n")
+    _stack_file(tmp_path, "h", "config:\n  cluster-tls:hubble: {ciliumVersion: 1.18.12}\n")
     assert main(["check", "--stack", "h", "--project-dir", str(tmp_path)]) == 0, capsys.readouterr().out
     # ...while a leaf for a Secret Hubble mounts is Hubble's, whatever it is called.
     renamed = {
@@ -1046,13 +1054,14 @@ def test_an_istio_secret_belongs_where_the_selected_workload_runs_not_where_the_
     documents = [*PKI, own, installed, cert("edge-tls", ns="edge-system", dnsNames=["a.example.com"])]
     assert run_rules(_view(documents), rules=f1) == []
     # and through the stack file, as the component writes it
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+    _stack_file(
+        tmp_path,
+        "dev",
         "config:\n  cluster-tls:namespaces: {existing: [istio-system, web]}\n"
         "  cluster-tls:privateCa: {scope: cluster}\n"
         "  cluster-tls:istioGateway:\n    name: web\n    hosts: [shop.example.com]\n"
-        "    backend: {service: shop, port: 80, namespace: web}\n    issuerFrom: privateCa\n    gatewayNamespace: web\n"
+        "    backend: {service: shop, port: 80, namespace: web}\n"
+        "    issuerFrom: privateCa\n    gatewayNamespace: web\n",
     )
     assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev"]) == 0, capsys.readouterr().out
 
@@ -1105,11 +1114,8 @@ def test_the_reserved_blocks_come_from_the_boulder_the_judge_builds_most_specifi
 def test_a_spec_that_is_a_secret_as_a_whole_is_not_judged_as_empty(tmp_path, capsys):
     # A secure value inside privateCa makes the CA Certificate's spec a secret as a whole (the SDK hoists a
     # nested secret to its top-level input); the webhook and issuer rules must not read it as an empty spec.
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
-        "config:\n  cluster-tls:privateCa:\n    scope: cluster\n    organizations: [{secure: v1:OrgCipher}]\n"
-    )
+    organizations = "    organizations: [{secure: v1:OrgCipher}]\n"
+    _stack_file(tmp_path, "dev", "config:\n  cluster-tls:privateCa:\n    scope: cluster\n" + organizations)
     assert main(["--project-dir", str(tmp_path), "check", "--stack", "dev"]) == 0, capsys.readouterr().out
 
 
@@ -1200,10 +1206,7 @@ def test_c5_follows_cert_manager_renewal_time(duration, renew, found):
 
 
 def _waiving(tmp_path: Path, preflight: str) -> Project:
-    (tmp_path / "stacks").mkdir(exist_ok=True)
-    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text("config:\n" + preflight)
-    return Project.find(tmp_path)
+    return _stack_file(tmp_path, "dev", "config:\n" + preflight)
 
 
 def test_a_waiver_without_the_project_prefix_is_the_projects_own(tmp_path):
@@ -1235,13 +1238,13 @@ def test_waivers_that_would_be_ignored_or_forge_output_are_refused(tmp_path, pre
 
 def test_a_finding_from_cert_manager_values_points_at_the_certmanager_key(tmp_path, capsys):
     """issue 31: SARIF gave no line for findings from certManager.values (D4b named the release by a string)."""
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "Pulumi.yaml").write_text((PROJECT.root / "Pulumi.yaml").read_text())
-    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text(
+    _stack_file(
+        tmp_path,
+        "dev",
         "config:\n"
         "  cluster-tls:privateCa: {scope: cluster}\n"
         "  cluster-tls:certManager:\n"
-        "    values: {dns01RecursiveNameservers: '10.96.0.10:53'}\n"
+        "    values: {dns01RecursiveNameservers: '10.96.0.10:53'}\n",
     )
     main(["--project-dir", str(tmp_path), "check", "--stack", "dev", "--format", "sarif"])
     (run,) = json.loads(capsys.readouterr().out)["runs"]

@@ -16,31 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+from go_modules import download
 from strict_schemas import reduce
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = "github.com/cert-manager/cert-manager"
 RELEASES = tuple(f"v1.{minor}.0" for minor in range(6, 22)) + ("v1.21.1",)  # the pinned one last
 KINDS = ("Certificate", "CertificateRequest", "Issuer", "ClusterIssuer")
-
-
-def download(version: str) -> dict[str, Any]:
-    """`go mod download -json` of the release: its folder, module hash and tag commit."""
-    result = subprocess.run(
-        ["go", "mod", "download", "-json", f"{MODULE}@{version}"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
-    if result.returncode:
-        raise SystemExit(f"go mod download {MODULE}@{version} failed: {result.stderr.strip() or result.stdout}")
-    return json.loads(result.stdout)
 
 
 def crd_schemas(folder: Path) -> dict[str, dict[str, Any]]:
@@ -86,7 +73,7 @@ def _parent(path: str) -> str | None:
 def generate() -> dict[str, Any]:
     releases, declared = {}, {}
     for version in RELEASES:
-        module = download(version)
+        module = download(MODULE, version)
         releases[version] = {"module": f"{MODULE}@{version}", "sum": module["Sum"]}
         if (module.get("Origin") or {}).get("Hash"):
             releases[version]["commit"] = module["Origin"]["Hash"]

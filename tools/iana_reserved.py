@@ -16,11 +16,11 @@ import csv
 import io
 import ipaddress
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
+
+from go_modules import download
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = "github.com/letsencrypt/boulder"
@@ -49,15 +49,7 @@ def blocks(text: str) -> list[tuple[str, str, str]]:
 
 def generate() -> dict[str, object]:
     version = pinned()
-    result = subprocess.run(
-        ["go", "mod", "download", "-json", f"{MODULE}@{version}"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "GOTOOLCHAIN": TOOLCHAIN},
-    )
-    module = json.loads(result.stdout or "{}")
-    if result.returncode or "Dir" not in module:
-        raise SystemExit(f"go mod download {MODULE}@{version} failed: {result.stderr.strip() or module}")
+    module = download(MODULE, version, TOOLCHAIN)
     data = Path(module["Dir"]) / "iana" / "data"
     found = [*blocks((data / "iana-ipv4-special-registry-1.csv").read_text())]
     found += blocks((data / "iana-ipv6-special-registry-1.csv").read_text())

@@ -293,10 +293,11 @@ def release_crds(version: str) -> list[dict[str, Any]]:
     conversion webhook of the chart's, for API versions nothing here sends, is left out)."""
     sys.path.insert(0, str(REPO / "tools"))
     try:
-        from cert_manager_fields import download
+        from cert_manager_fields import MODULE
+        from go_modules import download
     finally:
         sys.path.remove(str(REPO / "tools"))
-    folder = Path(download(version)["Dir"]) / "deploy" / "crds"
+    folder = Path(download(MODULE, version)["Dir"]) / "deploy" / "crds"
     crds = []
     for path in sorted(folder.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):

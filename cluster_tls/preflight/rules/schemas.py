@@ -173,10 +173,9 @@ def newer_fields(body: dict[str, Any], key: str, installed: tuple[int, ...]) -> 
     return found
 
 
-def as_received(obj: Any, view: StackView) -> dict[str, Any]:
-    """The object's body as the installed cert-manager's API server hands it on (to its webhook, to storage):
-    without the fields its CRDs do not declare, which it drops (issue 29)."""
-    installed = installed_cert_manager(view)
+def as_received(obj: Any, installed: tuple[str, tuple[int, ...]] | None) -> dict[str, Any]:
+    """The object's body as the installed cert-manager's API server (`installed_cert_manager`) hands it on (to its
+    webhook, to storage): without the fields its CRDs do not declare, which it drops (issue 29)."""
     found = newer_fields(obj.body, f"{obj.api_version}|{obj.kind}", installed[1]) if installed else []
     if not found:
         return obj.body

@@ -14,7 +14,7 @@ from ._common import (
     _certificates,
     _groups,
 )
-from .schemas import as_received
+from .schemas import as_received, installed_cert_manager
 
 
 def _gates(view: StackView) -> dict[str, bool]:
@@ -33,8 +33,9 @@ def what_the_webhook_admits(view: StackView) -> Findings:
     webhook in the real-engine tier). A refusal that rests on an unknown value (a secret, or one `pulumi preview`
     does not know yet) is not made: that value may be anything; the rest of the object is still judged."""
     gate = _gates(view)
+    installed = installed_cert_manager(view)
     for obj in [*_certificates(view), *view.of("Issuer", CERT_MANAGER), *view.of("ClusterIssuer", CERT_MANAGER)]:
-        spec = as_received(obj, view).get("spec")  # a field the installed release lacks never reaches it (S2)
+        spec = as_received(obj, installed).get("spec")  # a field the installed release lacks never reaches it (S2)
         if obj.source == "chart" or not isinstance(spec, dict):
             continue  # a chart's own object; a spec that is a secret as a whole
         refusals = certificate_refusals(spec, gate) if obj.kind == "Certificate" else issuer_refusals(spec)
